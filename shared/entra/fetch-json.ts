@@ -1,0 +1,45 @@
+/**
+ * One GET of a JSON document from Entra (discovery or key set), with a timeout and a size bound.
+ * Every failure becomes `entra_unavailable`; nothing here caches.
+ */
+import { entraUnavailable } from './errors';
+
+/** The subset of `fetch` the verifier uses, so tests can inject their own. */
+export type FetchLike = (url: string, init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'error' }) => Promise<Response>;
+
+/** Entra's documents are a few KiB; anything far larger is not one of them. */
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
+
+export async function fetchJson(fetchFn: FetchLike, url: string, timeoutMs: number): Promise<unknown> {
+  let response: Response;
+  try {
+    // Redirects are refused: the URL was checked (https or loopback), where it redirects to was not.
+    response = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
+  } catch (err) {
+    throw entraUnavailable(`GET ${url}: ${describe(err)}`, err);
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (err) {
+    throw entraUnavailable(`GET ${url}: unable to read response body: ${describe(err)}`, err);
+  }
+  if (response.status !== 200) {
+    throw entraUnavailable(`GET ${url}: ${response.status} ${response.statusText}`.trimEnd());
+  }
+  if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) throw entraUnavailable(`GET ${url}: response larger than ${MAX_DOCUMENT_BYTES} bytes`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw entraUnavailable(`GET ${url}: response is not JSON: ${describe(err)}`, err);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    // fetch wraps the network error ("fetch failed"); its cause says what actually went wrong.
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}
