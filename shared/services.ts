@@ -4,6 +4,10 @@
  * this, so tests and the local host exercise exactly what Azure runs.
  */
 import { readSettings, type Settings } from './settings';
+import { ConfigStore } from './config/store';
+import type { RevokeMountTokens } from './mounts/disable';
+import { MountStore } from './mounts/store';
+import { RoleStore } from './roles/store';
 import { createTableProvider, type TableProvider } from './storage/tables';
 import type { EndpointServices } from './vault/endpoint';
 import { VaultError, invalidToken } from './vault/errors';
@@ -14,6 +18,14 @@ export interface Services {
   readonly tables: TableProvider;
   /** What every Vault endpoint needs: body limit, caller resolution, audit. */
   readonly endpoint: EndpointServices;
+  /** Auth mounts (`sys/auth`). */
+  readonly mounts: MountStore;
+  /** Per-mount config (`auth/<mount>/config`); also opens the sealed client secret for colleagues. */
+  readonly configs: ConfigStore;
+  /** Per-mount roles (`auth/<mount>/role/<name>`). */
+  readonly roles: RoleStore;
+  /** Revokes the tokens a mount issued when it is disabled; the token store provides it. */
+  readonly revokeMountTokens: RevokeMountTokens;
 }
 
 let current: Services | undefined;
@@ -35,6 +47,11 @@ export function buildServices(settings: Settings): Services {
   return {
     settings,
     tables,
+    mounts: new MountStore(tables),
+    configs: new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY),
+    roles: new RoleStore(tables),
+    // Placeholder until the token store is wired in: there are no issued tokens to revoke yet.
+    revokeMountTokens: async () => undefined,
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
       authorize,

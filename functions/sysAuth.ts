@@ -1,0 +1,130 @@
+/**
+ * `sys/auth` (list auth mounts) and `sys/auth/{path}` (read, enable, disable one), in Vault's shape.
+ * Only `azure` mounts can be enabled; the `token` mount is built in. Admin only.
+ */
+import { app } from '@azure/functions';
+import { disableMount } from '../shared/mounts/disable';
+import type { Mount } from '../shared/mounts/types';
+import { appServices } from '../shared/services';
+import { badRequest } from '../shared/vault/errors';
+import { vBool, vString } from '../shared/vault/fields';
+import { vaultEndpoint } from '../shared/vault/endpoint';
+import type { PathDefinition } from '../shared/vault/types';
+import { z } from 'zod';
+
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/** One mount as Vault's `mountInfo` shows it. */
+function mountInfo(mount: Mount): Record<string, unknown> {
+  return {
+    accessor: mount.accessor,
+    config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
+    description: mount.description,
+    external_entropy_access: false,
+    local: mount.local,
+    options: null,
+    plugin_version: '',
+    running_plugin_version: '',
+    running_sha256: '',
+    seal_wrap: mount.sealWrap,
+    type: mount.type,
+    uuid: mount.uuid,
+  };
+}
+
+export const sysAuthListPath: PathDefinition = {
+  pattern: 'sys/auth',
+  mountType: 'system',
+  operations: {
+    read: {
+      access: 'admin',
+      handler: async () => {
+        const data: Record<string, unknown> = {};
+        for (const mount of await appServices().mounts.list()) data[`${mount.path}/`] = mountInfo(mount);
+        // One of Vault's legacy routes that also copy data's keys to the top of the envelope.
+        return { data, copyDataToTop: true };
+      },
+    },
+  },
+};
+
+/** Fields of `POST sys/auth/<path>`; everything but `type` is accepted for compatibility. */
+const enableFields = {
+  type: vString,
+  description: vString,
+  config: z.unknown(),
+  local: vBool,
+  seal_wrap: vBool,
+  external_entropy_access: vBool,
+  options: z.unknown(),
+  plugin_name: vString,
+  plugin_version: vString,
+};
+
+function isNonEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+}
+
+export const sysAuthMountPath: PathDefinition = {
+  pattern: 'sys/auth/{path}',
+  mountType: 'system',
+  operations: {
+    read: {
+      access: 'admin',
+      handler: async (req) => {
+        const path = req.params.path ?? '';
+        const mount = await appServices().mounts.get(path);
+        if (!mount) throw badRequest(`No auth engine at ${path}/`);
+        return { data: mountInfo(mount) };
+      },
+    },
+    update: {
+      access: 'admin',
+      handler: async (req) => {
+        const path = req.params.path ?? '';
+        const { values } = req.fields(enableFields);
+        const type = (values.type || values.plugin_name || '').trim();
+        if (!type) throw badRequest('backend type must be specified');
+        if (type === 'token') throw badRequest('token credential backend cannot be instantiated');
+        if (type !== 'azure') throw badRequest(`unsupported auth method type "${type}": this server provides only "azure"`);
+        if (isNonEmptyObject(values.config) || isNonEmptyObject(values.options)) {
+          req.warn(
+            'config and options are accepted but not applied: mount tuning is not supported here; token lifetimes come from the role\'s token_* fields within AZAUTH_DEFAULT_TTL / AZAUTH_MAX_TTL',
+          );
+        }
+        const mount = await appServices().mounts.enable(path, {
+          type: 'azure',
+          description: values.description ?? '',
+          local: values.local ?? false,
+          sealWrap: values.seal_wrap ?? false,
+        });
+        req.audit.note({ mount: mount.path });
+        return undefined;
+      },
+    },
+    delete: {
+      access: 'admin',
+      handler: async (req) => {
+        const path = req.params.path ?? '';
+        const services = appServices();
+        await disableMount(path, services);
+        req.audit.note({ mount: path });
+        return undefined;
+      },
+    },
+  },
+};
+
+app.http('sysAuthList', {
+  route: 'sys/auth',
+  methods: [...ALL_METHODS],
+  authLevel: 'anonymous',
+  handler: vaultEndpoint(sysAuthListPath, () => appServices().endpoint),
+});
+
+app.http('sysAuthMount', {
+  route: 'sys/auth/{path}',
+  methods: [...ALL_METHODS],
+  authLevel: 'anonymous',
+  handler: vaultEndpoint(sysAuthMountPath, () => appServices().endpoint),
+});
