@@ -4,14 +4,16 @@
  * this, so tests and the local host exercise exactly what Azure runs.
  */
 import { readSettings, type Settings } from './settings';
+import { adminPolicyFromSettings } from './access/admin-policy';
+import { createAuthorize, type TokenAuthenticator } from './access/authorize';
+import { EntraTokenVerifier } from './entra/verify';
 import { ConfigStore } from './config/store';
 import type { RevokeMountTokens } from './mounts/disable';
 import { MountStore } from './mounts/store';
 import { RoleStore } from './roles/store';
 import { createTableProvider, type TableProvider } from './storage/tables';
 import type { EndpointServices } from './vault/endpoint';
-import { VaultError, invalidToken } from './vault/errors';
-import type { Access, Caller } from './vault/types';
+import { invalidToken } from './vault/errors';
 
 export interface Services {
   readonly settings: Settings;
@@ -26,6 +28,8 @@ export interface Services {
   readonly roles: RoleStore;
   /** Revokes the tokens a mount issued when it is disabled; the token store provides it. */
   readonly revokeMountTokens: RevokeMountTokens;
+  /** Verifies Entra access tokens (admin access, login); one per process so its caches are shared. */
+  readonly entraVerifier: EntraTokenVerifier;
 }
 
 let current: Services | undefined;
@@ -37,13 +41,19 @@ export function appServices(): Services {
 
 export function buildServices(settings: Settings): Services {
   const tables = createTableProvider(settings);
-  // Placeholder access control until the Entra verifier and the token store are wired in:
-  // public operations pass, everything else is refused.
-  const authorize = async (access: Access, token: string | undefined): Promise<Caller> => {
-    if (access === 'public') return { kind: 'anonymous' };
-    if (!token) throw new VaultError('permission_denied', 'permission denied');
-    throw invalidToken();
+  const entraVerifier = new EntraTokenVerifier({ clockSkewSeconds: settings.AZAUTH_CLOCK_SKEW });
+  // wired by tokens: until the token store lands, no hvs./hvb. token is live.
+  const tokens: TokenAuthenticator = {
+    authenticate: async () => {
+      throw invalidToken();
+    },
   };
+  const authorize = createAuthorize({
+    verifier: entraVerifier,
+    tokens,
+    admin: adminPolicyFromSettings(settings),
+    warn: (message) => console.warn(`azauth: ${message}`),
+  });
   return {
     settings,
     tables,
@@ -52,6 +62,7 @@ export function buildServices(settings: Settings): Services {
     roles: new RoleStore(tables),
     // Placeholder until the token store is wired in: there are no issued tokens to revoke yet.
     revokeMountTokens: async () => undefined,
+    entraVerifier,
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
       authorize,
