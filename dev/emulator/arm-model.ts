@@ -229,7 +229,7 @@ export class ArmModel {
         // Flexible members are ordinary VMs named <vmss>_<8 hex> in the scale set's resource group.
         const vmName = `${opts.name}_${randomHex(4)}`;
         const memberId = `${resourceGroupScope(opts.subscriptionId, opts.resourceGroup)}/providers/Microsoft.Compute/virtualMachines/${vmName}`;
-        member = { ...this.base(memberId, 'vm', 'Microsoft.Compute/virtualMachines', opts, opts.location), scaleSetId: id, vmId };
+        member = { ...this.base(memberId, 'vm', 'Microsoft.Compute/virtualMachines', { ...opts, name: vmName }, opts.location), scaleSetId: id, vmId };
       }
       this.insert(member);
       scaleSet.members.push(member.id);

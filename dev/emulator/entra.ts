@@ -92,7 +92,7 @@ export class Entra {
   }
 
   /** A managed identity's token for a resource registered in the ARM model, claims as Azure fills them. */
-  mintManagedIdentityToken(spec: ManagedIdentityTokenSpec): Promise<string> {
+  async mintManagedIdentityToken(spec: ManagedIdentityTokenSpec): Promise<string> {
     return this.mintToken(managedIdentityMintSpec(this.arm, spec));
   }
 
