@@ -1,0 +1,81 @@
+/**
+ * Long-lived random keys the server generates for itself (the batch-token key, the audit HMAC key).
+ * Each is created once, sealed under AZAUTH_ENCRYPTION_KEY, stored in the state table and cached per
+ * process, so every instance and every restart uses the same key.
+ *
+ * Creation is race-safe: instances that find no key all generate one, but only the first
+ * `createEntity` succeeds; the others get 409 and read the winner's key, so no two instances ever
+ * hold different keys.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TableClient } from '@azure/data-tables';
+import { z } from 'zod';
+import { requireEncryptionKey } from '../crypto/secretbox';
+import { getEntityOrUndefined, isConflict } from '../storage/tables';
+
+export type ServerKeyName = 'batch-token' | 'audit-hmac';
+
+const PARTITION = 'server-keys';
+const KEY_BYTES = 32;
+const storedKey = z.object({ sealed: z.string().min(1) });
+
+export interface ServerKeys {
+  get(name: ServerKeyName): Promise<Buffer>;
+  /** The key if it has already been loaded in this process, without I/O. */
+  peek(name: ServerKeyName): Buffer | undefined;
+}
+
+export function createServerKeys(stateTable: () => Promise<TableClient>, encryptionKeyBase64: string | undefined): ServerKeys {
+  const loading = new Map<ServerKeyName, Promise<Buffer>>();
+  const loaded = new Map<ServerKeyName, Buffer>();
+
+  const load = async (name: ServerKeyName): Promise<Buffer> => {
+    const box = requireEncryptionKey(encryptionKeyBase64, `server key "${name}"`);
+    const context = `server-key:${name}`;
+    const table = await stateTable();
+    const open = (entity: unknown): Buffer => {
+      const parsed = storedKey.safeParse(entity);
+      if (!parsed.success) throw new Error(`stored server key "${name}" is malformed`);
+      const key = Buffer.from(box.open(parsed.data.sealed, context), 'base64');
+      if (key.length !== KEY_BYTES) throw new Error(`stored server key "${name}" has the wrong length`);
+      return key;
+    };
+    const existing = await getEntityOrUndefined<Record<string, unknown>>(table, PARTITION, name);
+    if (existing) return open(existing);
+    const fresh = randomBytes(KEY_BYTES);
+    try {
+      await table.createEntity({ partitionKey: PARTITION, rowKey: name, sealed: box.seal(fresh.toString('base64'), context) });
+      return fresh;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      // Another instance won the race: use its key, never ours.
+      const winner = await getEntityOrUndefined<Record<string, unknown>>(table, PARTITION, name);
+      if (!winner) throw new Error(`server key "${name}" vanished while being created`);
+      return open(winner);
+    }
+  };
+
+  return {
+    get(name) {
+      const cached = loaded.get(name);
+      if (cached) return Promise.resolve(cached);
+      let pending = loading.get(name);
+      if (!pending) {
+        pending = load(name).then(
+          (key) => {
+            loaded.set(name, key);
+            return key;
+          },
+          (err: unknown) => {
+            // Do not cache a failure: storage or configuration may be fixed by the next request.
+            loading.delete(name);
+            throw err;
+          },
+        );
+        loading.set(name, pending);
+      }
+      return pending;
+    },
+    peek: (name) => loaded.get(name),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Service tokens in Table Storage: one entity per token, partition = 3 hex characters of a hash of
+ * the accessor, row = the accessor (itself derived one-way from the token). Every change after the
+ * insert is conditional on the ETag read, so concurrent uses, renewals and revocations never
+ * overwrite each other silently.
+ */
+import { odata, type TableClient } from '@azure/data-tables';
+import { getEntityOrUndefined, isNotFound, isPreconditionFailed } from '../storage/tables';
+import { accessorOf, isAccessorShaped, partitionOf, sameHash, tokenHash } from './format';
+import { NEVER_EXPIRES, fromEntity, toEntity, type StoredToken, type TokenRecord } from './record';
+
+export type ConditionalOutcome = { ok: true; etag: string } | { ok: false; reason: 'changed' | 'gone' };
+
+export interface TokenStore {
+  insert(record: TokenRecord): Promise<string>;
+  /** By the token itself; undefined when unknown (or when the stored hash does not match). */
+  getByToken(token: string): Promise<StoredToken | undefined>;
+  getByAccessor(accessor: string): Promise<StoredToken | undefined>;
+  /** Merge `changes` if the entity still has `etag`. */
+  update(accessor: string, etag: string, changes: Partial<TokenRecord>): Promise<ConditionalOutcome>;
+  /** Delete; with an ETag only if unchanged. A missing entity counts as deleted (idempotent). */
+  remove(accessor: string, etag?: string): Promise<ConditionalOutcome>;
+  /** Pages of accessors; `continuation` resumes a previous page. */
+  listAccessors(pageSize: number, continuation?: string): Promise<{ accessors: string[]; continuation?: string }>;
+  /** Pages of tokens matching a filter on mount or expiry, keys only. */
+  scan(
+    filter: { mount: string } | { expiredBefore: Date },
+    pageSize: number,
+    continuation?: string,
+  ): Promise<{ keys: { accessor: string; etag: string }[]; continuation?: string }>;
+}
+
+export function createTokenStore(table: () => Promise<TableClient>): TokenStore {
+  const get = async (accessor: string): Promise<StoredToken | undefined> => {
+    const client = await table();
+    const entity = await getEntityOrUndefined<Record<string, unknown>>(client, partitionOf(accessor), accessor);
+    return entity ? fromEntity(entity) : undefined;
+  };
+
+  return {
+    async insert(record) {
+      const client = await table();
+      const result = await client.createEntity(toEntity(record, partitionOf(record.accessor)));
+      return result.etag ?? '';
+    },
+
+    async getByToken(token) {
+      const found = await get(accessorOf(token));
+      // The accessor is a truncated digest; the full hash settles any (astronomically unlikely) collision.
+      return found && sameHash(found.record.hash, tokenHash(token)) ? found : undefined;
+    },
+
+    async getByAccessor(accessor) {
+      if (!isAccessorShaped(accessor)) return undefined;
+      return get(accessor);
+    },
+
+    async update(accessor, etag, changes) {
+      const client = await table();
+      const columns = changesToColumns(changes);
+      try {
+        const result = await client.updateEntity({ partitionKey: partitionOf(accessor), rowKey: accessor, ...columns }, 'Merge', { etag });
+        return { ok: true, etag: result.etag ?? '' };
+      } catch (err) {
+        if (isPreconditionFailed(err)) return { ok: false, reason: 'changed' };
+        if (isNotFound(err)) return { ok: false, reason: 'gone' };
+        throw err;
+      }
+    },
+
+    async remove(accessor, etag) {
+      const client = await table();
+      try {
+        await client.deleteEntity(partitionOf(accessor), accessor, etag ? { etag } : {});
+        return { ok: true, etag: '' };
+      } catch (err) {
+        if (isPreconditionFailed(err)) return { ok: false, reason: 'changed' };
+        if (isNotFound(err)) return { ok: false, reason: 'gone' };
+        throw err;
+      }
+    },
+
+    async listAccessors(pageSize, continuation) {
+      const client = await table();
+      const pages = client
+        .listEntities({ queryOptions: { select: ['RowKey'] } })
+        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const next = await pages.next();
+      if (next.done) return { accessors: [] };
+      const accessors = next.value.map((e) => e.rowKey).filter((k): k is string => typeof k === 'string');
+      return next.value.continuationToken ? { accessors, continuation: next.value.continuationToken } : { accessors };
+    },
+
+    async scan(filter, pageSize, continuation) {
+      const client = await table();
+      const expression =
+        'mount' in filter
+          ? odata`mount eq ${filter.mount}`
+          : odata`expire_time lt ${filter.expiredBefore}`;
+      const pages = client
+        .listEntities({ queryOptions: { filter: expression, select: ['RowKey'] } })
+        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const next = await pages.next();
+      if (next.done) return { keys: [] };
+      const keys = next.value.flatMap((e) => (typeof e.rowKey === 'string' && e.etag ? [{ accessor: e.rowKey, etag: e.etag }] : []));
+      return next.value.continuationToken ? { keys, continuation: next.value.continuationToken } : { keys };
+    },
+  };
+}
+
+/** The columns of a partial record, for Merge updates. */
+function changesToColumns(changes: Partial<TokenRecord>): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  if (changes.numUses !== undefined) columns.num_uses = changes.numUses;
+  if (changes.expireTimeMs !== undefined) columns.expire_time = changes.expireTimeMs === null ? NEVER_EXPIRES : new Date(changes.expireTimeMs);
+  if (changes.lastRenewalTimeMs !== undefined && changes.lastRenewalTimeMs !== null) columns.last_renewal_time = new Date(changes.lastRenewalTimeMs);
+  const unsupported = Object.keys(changes).filter((k) => !['numUses', 'expireTimeMs', 'lastRenewalTimeMs'].includes(k));
+  // Only these three facts ever change after issue; anything else is a programming error.
+  if (unsupported.length) throw new Error(`token fields cannot change after issue: ${unsupported.join(', ')}`);
+  return columns;
+}

@@ -1,0 +1,204 @@
+/** The token service against a real (in-process) Azurite: storage shape, races, revocation, tidy. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessorOf, partitionOf, tokenHash } from '../../shared/tokens/format';
+import { tidyTokens } from '../../shared/tokens/tidy';
+import { createServerKeys } from '../../shared/tokens/serverKeys';
+import { newService, startCore, TEST_ENCRYPTION_KEY, type CoreFixture } from './core-support';
+
+let core: CoreFixture;
+beforeAll(async () => {
+  core = await startCore();
+});
+afterAll(async () => {
+  await core?.azurite.stop();
+});
+
+const login = {
+  type: 'service' as const,
+  mount: 'azure',
+  path: 'auth/azure/login',
+  role: 'Web',
+  policies: ['web'],
+  displayName: 'azure-oid-1',
+  principalId: 'oid-1',
+  tenantId: 'tenant-1',
+  meta: { role: 'Web', subscription_id: 'sub', resource_group_name: 'rg' },
+};
+
+describe('issue and store', () => {
+  it('stores one entity keyed by the accessor, holding only the hash', async () => {
+    const fx = newService(core);
+    const issued = await fx.service.issueToken({ ...login, ttl: 3600 });
+    expect(issued.auth).toMatchObject({
+      client_token: issued.token,
+      accessor: accessorOf(issued.token),
+      policies: ['default', 'web'],
+      token_policies: ['default', 'web'],
+      lease_duration: 3600,
+      renewable: true,
+      token_type: 'service',
+      orphan: true,
+      num_uses: 0,
+      mfa_requirement: null,
+      metadata: login.meta,
+    });
+    const rows = [];
+    for await (const e of (await core.table(fx.tokensTable)).listEntities()) rows.push(e);
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row.partitionKey).toBe(partitionOf(issued.auth.accessor));
+    expect(row.rowKey).toBe(issued.auth.accessor);
+    expect(row.token_hash).toBe(tokenHash(issued.token));
+    expect(JSON.stringify(row)).not.toContain(issued.token);
+    expect(JSON.stringify(row)).not.toContain(issued.token.slice(4));
+  });
+
+  it('finds a token by itself and by its accessor; not by a wrong token of the right shape', async () => {
+    const fx = newService(core);
+    const issued = await fx.service.issueToken(login);
+    expect((await fx.service.find(issued.token))?.record.accessor).toBe(issued.auth.accessor);
+    expect((await fx.service.findByAccessor(issued.auth.accessor))?.record.hash).toBe(tokenHash(issued.token));
+    expect(await fx.service.find(`hvs.${'A'.repeat(43)}`)).toBeUndefined();
+    expect(await fx.service.findByAccessor('auth_azure_12345678')).toBeUndefined();
+  });
+
+  it('batch tokens are verified by another instance sharing the stored key, and are not stored', async () => {
+    const fx = newService(core);
+    const issued = await fx.service.issueToken({ ...login, type: 'batch', ttl: 600 });
+    expect(issued.token.startsWith('hvb.')).toBe(true);
+    expect(issued.auth).toMatchObject({ accessor: '', renewable: false, token_type: 'batch', lease_duration: 600 });
+    // A second instance: same tables, its own key cache.
+    const otherKeys = createServerKeys(() => core.table(fx.stateTable), TEST_ENCRYPTION_KEY);
+    expect((await otherKeys.get('batch-token')).equals(await fx.keys.get('batch-token'))).toBe(true);
+    const view = await fx.service.authenticate(issued.token, '127.0.0.1');
+    expect(view).toMatchObject({ type: 'batch', accessor: '', policies: ['default', 'web'], mount: 'azure', principalId: 'oid-1' });
+    const rows = [];
+    for await (const e of (await core.table(fx.tokensTable)).listEntities()) rows.push(e);
+    expect(rows).toHaveLength(0);
+    fx.clock.now += 601_000;
+    await expect(fx.service.authenticate(issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
+  });
+});
+
+describe('server keys', () => {
+  it('two instances creating at once end with one key, stored sealed', async () => {
+    const fx = newService(core);
+    const instances = Array.from({ length: 6 }, () => createServerKeys(() => core.table(fx.stateTable), TEST_ENCRYPTION_KEY));
+    const keys = await Promise.all(instances.map((k) => k.get('audit-hmac')));
+    for (const k of keys) expect(k.equals(keys[0]!)).toBe(true);
+    const rows = [];
+    for await (const e of (await core.table(fx.stateTable)).listEntities()) rows.push(e);
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(keys[0]!.toString('base64'));
+    expect(JSON.stringify(rows)).not.toContain(keys[0]!.toString('hex'));
+  });
+
+  it('refuses to create a key without AZAUTH_ENCRYPTION_KEY', async () => {
+    const fx = newService(core);
+    const keys = createServerKeys(() => core.table(fx.stateTable), undefined);
+    await expect(keys.get('batch-token')).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
+  });
+});
+
+describe('use counting', () => {
+  it('exactly N of 50 racing uses succeed; the last use deletes the token', async () => {
+    const fx = newService(core);
+    const issued = await fx.service.issueToken({ ...login, numUses: 5 });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => fx.service.authenticate(issued.token, '127.0.0.1')));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(5);
+    for (const f of failed) expect(String(f.reason)).toContain('invalid token');
+    expect(await fx.store.getByAccessor(issued.auth.accessor)).toBeUndefined();
+  });
+
+  it('bound CIDRs are checked on every use, before a use is consumed', async () => {
+    const fx = newService(core);
+    const issued = await fx.service.issueToken({ ...login, numUses: 2, boundCidrs: ['10.0.0.0/8'] });
+    await expect(fx.service.authenticate(issued.token, '192.168.1.1')).rejects.toThrow(/^permission denied$/);
+    await expect(fx.service.authenticate(issued.token, undefined)).rejects.toThrow(/^permission denied$/);
+    await fx.service.authenticate(issued.token, '10.9.9.9');
+    expect((await fx.service.find(issued.token))?.record.numUses).toBe(1);
+  });
+});
+
+describe('renewal', () => {
+  it('re-reads the role, caps at its max, and fails when the role is gone', async () => {
+    const fx = newService(core);
+    fx.roles.set('azure/web', { tokenTtl: 600, tokenMaxTtl: 3600, tokenPeriod: 0 });
+    const issued = await fx.service.issueToken({ ...login, ttl: 600, maxTtl: 3600 });
+    const target = await fx.service.find(issued.token);
+    fx.clock.now += 100_000;
+    const renewed = await fx.service.renew(target!, 0, issued.token, 'invalid_token');
+    expect(renewed.auth.lease_duration).toBe(600);
+    expect(renewed.warnings).toEqual([]);
+
+    // The role now allows 2h TTLs but only 1h total: capped at what is left of the max.
+    fx.roles.set('azure/web', { tokenTtl: 7200, tokenMaxTtl: 3600, tokenPeriod: 0 });
+    const capped = await fx.service.renew((await fx.service.find(issued.token))!, 0, issued.token, 'invalid_token');
+    expect(capped.auth.lease_duration).toBe(3500);
+    expect(capped.warnings[0]).toMatch(/TTL of "2h" exceeded the effective max_ttl of "58m20s"/);
+
+    fx.roles.delete('azure/web');
+    await expect(fx.service.renew((await fx.service.find(issued.token))!, 0, issued.token, 'invalid_token')).rejects.toThrow(
+      'role Web does not exist during renewal',
+    );
+  });
+
+  it('concurrent renewals and uses all land (ETag retries)', async () => {
+    const fx = newService(core);
+    fx.roles.set('azure/web', { tokenTtl: 600, tokenMaxTtl: 0, tokenPeriod: 0 });
+    const issued = await fx.service.issueToken({ ...login, ttl: 600 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async () => fx.service.renew((await fx.service.find(issued.token))!, 300, issued.token, 'invalid_token')),
+    );
+    for (const r of results) expect(r.auth.lease_duration).toBe(300);
+  });
+});
+
+describe('revocation, mounts and tidy', () => {
+  it('revoking deletes the one entity; revoking again is harmless', async () => {
+    const fx = newService(core);
+    const issued = await fx.service.issueToken(login);
+    expect(await fx.service.revokeAccessor(issued.auth.accessor)).toBe(true);
+    expect(await fx.service.find(issued.token)).toBeUndefined();
+    expect(await fx.service.revokeAccessor(issued.auth.accessor)).toBe(false);
+  });
+
+  it('revokeMountTokens removes only that mount\'s tokens, idempotently and concurrently', async () => {
+    const fx = newService(core);
+    const mine = await Promise.all(Array.from({ length: 130 }, () => fx.service.issueToken(login)));
+    const other = await fx.service.issueToken({ ...login, mount: 'other' });
+    const counts = await Promise.all([fx.service.revokeMountTokens('azure'), fx.service.revokeMountTokens('azure')]);
+    expect(counts[0]! + counts[1]!).toBeGreaterThanOrEqual(130);
+    for (const t of mine.slice(0, 10)) expect(await fx.service.find(t.token)).toBeUndefined();
+    expect(await fx.service.find(other.token)).toBeDefined();
+    expect(await fx.service.revokeMountTokens('azure')).toBe(0);
+  });
+
+  it('tidy deletes expired tokens in pages, spares live ones, and two runs at once are harmless', async () => {
+    const fx = newService(core);
+    const expiring = await Promise.all(Array.from({ length: 25 }, () => fx.service.issueToken({ ...login, ttl: 60 })));
+    const live = await fx.service.issueToken({ ...login, ttl: 3600 });
+    const root = await fx.service.createRootToken();
+    const later = fx.clock.now + 120_000;
+    const [a, b] = await Promise.all([
+      tidyTokens(fx.store, { pageSize: 7, now: () => later }),
+      tidyTokens(fx.store, { pageSize: 7, now: () => later }),
+    ]);
+    expect(a.complete && b.complete).toBe(true);
+    expect(a.deleted + b.deleted).toBe(25);
+    expect(a.pages).toBeGreaterThan(1);
+    expect(await fx.store.getByAccessor(expiring[0]!.auth.accessor)).toBeUndefined();
+    expect(await fx.store.getByToken(live.token)).toBeDefined();
+    expect(await fx.store.getByToken(root)).toBeDefined();
+    const again = await tidyTokens(fx.store, { now: () => later });
+    expect(again).toMatchObject({ expiredFound: 0, deleted: 0, complete: true });
+  });
+
+  it('lists accessors', async () => {
+    const fx = newService(core);
+    const issued = await Promise.all(Array.from({ length: 3 }, () => fx.service.issueToken(login)));
+    expect(await fx.service.listAccessors()).toEqual(issued.map((i) => i.auth.accessor).sort());
+  });
+});
