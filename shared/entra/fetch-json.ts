@@ -25,13 +25,31 @@ export async function fetchJson(fetchFn: FetchLike, url: string, timeoutMs: numb
     throw entraUnavailable(`GET ${url}: unable to read response body: ${describe(err)}`, err);
   }
   if (response.status !== 200) {
-    throw entraUnavailable(`GET ${url}: ${response.status} ${response.statusText}`.trimEnd());
+    const explanation = entraErrorDescription(text);
+    throw entraUnavailable(`${`GET ${url}: ${response.status} ${response.statusText}`.trimEnd()}${explanation ? `: ${explanation}` : ''}`);
   }
   if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) throw entraUnavailable(`GET ${url}: response larger than ${MAX_DOCUMENT_BYTES} bytes`);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw entraUnavailable(`GET ${url}: response is not JSON: ${describe(err)}`, err);
+  }
+}
+
+/**
+ * Entra explains a refusal in `error_description` (e.g. "AADSTS90002: Tenant '…' not found"), which
+ * tells an operator a tenant id is wrong; its first line, shortened, goes into our message.
+ */
+function entraErrorDescription(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const description = (parsed as { error_description?: unknown }).error_description;
+    if (typeof description !== 'string') return undefined;
+    const firstLine = (description.split(/\r?\n/)[0] ?? '').trim();
+    return firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine || undefined;
+  } catch {
+    return undefined;
   }
 }
 
