@@ -11,9 +11,12 @@ import { ConfigStore } from './config/store';
 import type { RevokeMountTokens } from './mounts/disable';
 import { MountStore } from './mounts/store';
 import { RoleStore } from './roles/store';
-import { createTableProvider, type TableProvider } from './storage/tables';
+import { createTableProvider, TABLES, type TableProvider } from './storage/tables';
+import { createAuditSink, type AuditSink } from './audit/sink';
+import { createServerKeys } from './tokens/serverKeys';
+import { TokenService } from './tokens/service';
+import { createTokenStore } from './tokens/store';
 import type { EndpointServices } from './vault/endpoint';
-import { invalidToken } from './vault/errors';
 
 export interface Services {
   readonly settings: Settings;
@@ -30,6 +33,10 @@ export interface Services {
   readonly revokeMountTokens: RevokeMountTokens;
   /** Verifies Entra access tokens (admin access, login); one per process so its caches are shared. */
   readonly entraVerifier: EntraTokenVerifier;
+  /** Issues, authenticates, renews and revokes tokens (`issueToken` for login, `auth/token/*`). */
+  readonly tokens: TokenService;
+  /** The audit device behind `endpoint.audit`; `auditHash` gives the HMAC an operator can search for. */
+  readonly audit: AuditSink;
 }
 
 let current: Services | undefined;
@@ -42,13 +49,19 @@ export function appServices(): Services {
 export function buildServices(settings: Settings): Services {
   const tables = createTableProvider(settings);
   const entraVerifier = new EntraTokenVerifier({ clockSkewSeconds: settings.AZAUTH_CLOCK_SKEW });
-  // wired by tokens: until the token store lands, no hvs./hvb. token is live.
-  const tokens: TokenAuthenticator = {
-    authenticate: async () => {
-      throw invalidToken();
-    },
-  };
-  const authorize = createAuthorize({
+  const roles = new RoleStore(tables);
+  // Server keys (batch-token key, audit HMAC key): generated once, sealed in the state table.
+  const serverKeys = createServerKeys(() => tables.table(TABLES.state), settings.AZAUTH_ENCRYPTION_KEY);
+  const tokenService = new TokenService({
+    store: createTokenStore(() => tables.table(TABLES.tokens)),
+    keys: serverKeys,
+    system: { defaultTtl: settings.AZAUTH_DEFAULT_TTL, maxTtl: settings.AZAUTH_MAX_TTL },
+    // Renewal re-reads the login's role from the role store (Vault's plugin renew handler).
+    roles: { read: (mount, name) => roles.read(mount, name) },
+  });
+  const tokens: TokenAuthenticator = tokenService;
+  const audit = createAuditSink(serverKeys);
+  const authorizeCaller = createAuthorize({
     verifier: entraVerifier,
     tokens,
     admin: adminPolicyFromSettings(settings),
@@ -59,14 +72,22 @@ export function buildServices(settings: Settings): Services {
     tables,
     mounts: new MountStore(tables),
     configs: new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY),
-    roles: new RoleStore(tables),
-    // Placeholder until the token store is wired in: there are no issued tokens to revoke yet.
-    revokeMountTokens: async () => undefined,
+    roles,
+    revokeMountTokens: async (mount) => {
+      await tokenService.revokeMountTokens(mount);
+    },
     entraVerifier,
+    tokens: tokenService,
+    audit,
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
-      authorize,
-      audit: () => undefined,
+      // The audit key is loaded before the first request runs, so each request's record is written
+      // inside its own invocation (after the first, this await is an already-settled promise).
+      authorize: async (access, token, remoteAddress) => {
+        await audit.ready();
+        return authorizeCaller(access, token, remoteAddress);
+      },
+      audit: (entry, ctx) => audit.audit(entry, ctx),
     },
   };
 }
