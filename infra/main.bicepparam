@@ -1,0 +1,67 @@
+// Example parameters. Copy, replace the ids, then:
+//   az deployment group create -g rg-azauth -f infra/main.bicep -p infra/main.bicepparam
+// First deployment: add `-p provisionMountsAndRoles=false`, publish the package
+// (docs/operations.md, "Deploy"), then run the same command again to apply mounts and roles.
+using 'main.bicep'
+
+param name = 'azauth'
+
+// App ID URI of the app registration made for azauth admins (docs/operations.md, "Admin audience").
+param adminAudience = 'api://azauth-admin-contoso'
+
+// Empty: the principal running the deployment is the admin (plus the deployment identity).
+param adminPrincipalIds = []
+
+// The app's identity gets Reader here, to verify VM and scale-set logins through ARM.
+param verifiedScopes = [
+  {
+    subscriptionId: '00000000-0000-0000-0000-000000000001'
+  }
+  {
+    subscriptionId: '00000000-0000-0000-0000-000000000002'
+    resourceGroupName: 'rg-workloads'
+  }
+]
+
+param mounts = [
+  {
+    // The default mount exists from the first start; this gives it its config.
+    path: 'azure'
+    config: {
+      tenant_id: '11111111-1111-1111-1111-111111111111'
+      resource: 'https://management.azure.com/'
+    }
+  }
+  {
+    // A second tenant gets its own mount, with an application registered in that tenant.
+    path: 'fabrikam'
+    description: 'Workloads of the Fabrikam tenant'
+    config: {
+      tenant_id: '22222222-2222-2222-2222-222222222222'
+      resource: 'https://management.azure.com/'
+      client_id: '33333333-3333-3333-3333-333333333333'
+    }
+  }
+]
+
+param roles = [
+  {
+    mount: 'azure'
+    name: 'web'
+    bound_subscription_ids: ['00000000-0000-0000-0000-000000000002']
+    bound_resource_groups: ['rg-workloads']
+    resource_verification: 'claims'
+    token_policies: ['web']
+    token_ttl: '1h'
+    token_max_ttl: '4h'
+  }
+  {
+    mount: 'azure'
+    name: 'batch-jobs'
+    bound_service_principal_ids: ['44444444-4444-4444-4444-444444444444']
+    token_type: 'batch'
+    token_ttl: '15m'
+  }
+]
+
+param prune = false

@@ -1,0 +1,80 @@
+// Key Vault in RBAC mode holding AZAUTH_ENCRYPTION_KEY. The app reads the secret only through a
+// Key Vault reference resolved by the platform with the app's identity (Key Vault Secrets User);
+// the deployment identity may create it once (Key Vault Secrets Officer), see encryption-key.bicep.
+
+@description('Key Vault name: 3-24 letters, digits and hyphens, starting with a letter, globally unique.')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Azure region of the vault.')
+param location string
+
+@description('Tags applied to the vault.')
+param tags object = {}
+
+@description('Object id of the app\'s managed identity, which reads the secret through the Key Vault reference.')
+param secretsUserPrincipalId string
+
+@description('Object id of the deployment identity, which creates the secret when it is missing.')
+param secretsOfficerPrincipalId string
+
+@description('Name of the secret that holds the base64 of the 32-byte encryption key.')
+param encryptionKeySecretName string
+
+@description('Days a deleted vault or secret stays recoverable (7-90). Purge protection is always on: losing the key loses every stored client secret.')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int = 90
+
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+resource appReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, secretsUserPrincipalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+    principalId: secretsUserPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource deploymentWritesSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, secretsOfficerPrincipalId, keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
+    principalId: secretsOfficerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+@description('Name of the vault.')
+output name string = vault.name
+
+// Versionless, so the reference follows the secret's current version.
+@description('Versionless URI of the encryption key secret, for the Key Vault reference.')
+output encryptionKeySecretUri string = '${vault.properties.vaultUri}secrets/${encryptionKeySecretName}/'
