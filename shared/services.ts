@@ -16,6 +16,7 @@ import { createAuditSink, type AuditSink } from './audit/sink';
 import { createServerKeys } from './tokens/serverKeys';
 import { TokenService } from './tokens/service';
 import { createTokenStore } from './tokens/store';
+import { LoginService } from './login/login';
 import type { EndpointServices } from './vault/endpoint';
 
 export interface Services {
@@ -37,6 +38,8 @@ export interface Services {
   readonly tokens: TokenService;
   /** The audit device behind `endpoint.audit`; `auditHash` gives the HMAC an operator can search for. */
   readonly audit: AuditSink;
+  /** `auth/<mount>/login`: token verification, bindings (claims and ARM, with the ARM cache), issue. */
+  readonly login: LoginService;
 }
 
 let current: Services | undefined;
@@ -67,11 +70,21 @@ export function buildServices(settings: Settings): Services {
     admin: adminPolicyFromSettings(settings),
     warn: (message) => console.warn(`azauth: ${message}`),
   });
+  const mounts = new MountStore(tables);
+  const configs = new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY);
+  const login = new LoginService({
+    mounts,
+    roles,
+    configs,
+    settings,
+    verifier: entraVerifier,
+    issueToken: (spec) => tokenService.issueToken(spec),
+  });
   return {
     settings,
     tables,
-    mounts: new MountStore(tables),
-    configs: new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY),
+    mounts,
+    configs,
     roles,
     revokeMountTokens: async (mount) => {
       await tokenService.revokeMountTokens(mount);
@@ -79,6 +92,7 @@ export function buildServices(settings: Settings): Services {
     entraVerifier,
     tokens: tokenService,
     audit,
+    login,
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
       // The audit key is loaded before the first request runs, so each request's record is written
