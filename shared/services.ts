@@ -17,6 +17,7 @@ import { createServerKeys } from './tokens/serverKeys';
 import { TokenService } from './tokens/service';
 import { createTokenStore } from './tokens/store';
 import { LoginService } from './login/login';
+import { createRotationService, type RotationService } from './rotation/service';
 import type { EndpointServices } from './vault/endpoint';
 
 export interface Services {
@@ -40,6 +41,8 @@ export interface Services {
   readonly audit: AuditSink;
   /** `auth/<mount>/login`: token verification, bindings (claims and ARM, with the ARM cache), issue. */
   readonly login: LoginService;
+  /** Root credential rotation (`auth/<mount>/rotate-root` and the `rotation` timer). */
+  readonly rotation: RotationService;
 }
 
 let current: Services | undefined;
@@ -93,6 +96,13 @@ export function buildServices(settings: Settings): Services {
     tokens: tokenService,
     audit,
     login,
+    rotation: createRotationService({
+      settings,
+      tables,
+      configs,
+      azureMounts: async () => (await mounts.list()).filter((mount) => mount.type === 'azure').map((mount) => mount.path),
+      log: (message) => console.warn(`azauth: ${message}`),
+    }),
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
       // The audit key is loaded before the first request runs, so each request's record is written
