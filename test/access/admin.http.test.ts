@@ -1,73 +1,60 @@
 /**
- * Admin access through real HTTP: the local Functions host (with embedded Azurite) and the cloud
- * emulator as Entra, on issue 3's bad-input list for admin calls. `GET auth/azure/config` stands for
- * every admin endpoint: they all go through the same `authorize`.
- *
- * Starts its own host and emulator (dev/host/spawn.ts, dev/emulator); move it onto the shared
- * harness (test/support/stack.ts) once that exists. Needs `npx tsc -p tsconfig.json` to have built dist/.
+ * Admin access through real HTTP, on the shared stack (local Functions host with embedded Azurite,
+ * cloud emulator as Entra): issue 3's bad-input list for admin calls. `GET auth/azure/config` stands
+ * for every admin endpoint, since they all go through the same `authorize`.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudEmulator, type CloudEmulator, type MintSpec } from '../../dev/emulator/index';
-import { spawnHost, type SpawnedHost } from '../../dev/host/spawn';
+import type { MintSpec } from '../../dev/emulator/index';
+import { startStack, type Stack } from '../support/stack';
 
-const APP_ROOT = path.resolve(__dirname, '..', '..');
-const AUDIENCE = 'api://azauth-admin-tests';
+/** Our own admin, listed upper-case among others to prove the list is parsed and compared case-insensitively. */
 const ADMIN_OID = randomUUID();
 
-let cloud: CloudEmulator;
-let host: SpawnedHost | undefined;
-let tenant: string;
+let stack: Stack | undefined;
 
 beforeAll(async () => {
-  cloud = await startCloudEmulator();
-  tenant = cloud.entra.addTenant();
-  host = await spawnHost({
-    appRoot: APP_ROOT,
-    env: {
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      NODE_EXTRA_CA_CERTS: cloud.caCertPath,
-      AZURE_AUTHORITY_HOST: cloud.url,
-      AZAUTH_ARM_ENDPOINT: cloud.url,
-      AZAUTH_GRAPH_ENDPOINT: cloud.url,
-      AZAUTH_ADMIN_TENANT_ID: tenant,
-      AZAUTH_ADMIN_AUDIENCE: AUDIENCE,
-      AZAUTH_ADMIN_PRINCIPAL_IDS: `${randomUUID()}, ${ADMIN_OID.toUpperCase()}`,
-    },
-  });
+  stack = await startStack({ env: { AZAUTH_ADMIN_PRINCIPAL_IDS: `${randomUUID()}, ${ADMIN_OID.toUpperCase()}` } });
 }, 90_000);
 
 afterAll(async () => {
-  await host?.stop();
-  await cloud?.stop();
+  await stack?.stop();
 });
+
+function running(): Stack {
+  if (!stack) throw new Error('stack not started');
+  return stack;
+}
 
 interface Answer {
   status: number;
-  body: { errors?: string[] } | null;
+  body: unknown;
 }
 
 async function getConfig(headers: Record<string, string> = {}): Promise<Answer> {
-  if (!host) throw new Error('host not started');
-  const response = await fetch(`${host.url}/v1/auth/azure/config`, { headers });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Answer['body']) : null };
+  const response = await running().request('GET', 'auth/azure/config', { headers });
+  return { status: response.status, body: response.json };
+}
+
+function errorsOf(answer: Answer): string {
+  const errors = (answer.body as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) ? errors.join('\n') : '';
 }
 
 const withToken = (token: string): Record<string, string> => ({ 'X-Vault-Token': token });
-const mint = (spec: Partial<MintSpec> = {}): Promise<string> => cloud.entra.mintToken({ tenant, audience: AUDIENCE, oid: ADMIN_OID, ...spec });
+const mint = (spec: Partial<MintSpec> = {}): Promise<string> =>
+  running().emulator.entra.mintToken({ tenant: running().adminTenantId, audience: running().adminAudience, oid: ADMIN_OID, ...spec });
 
 function expectPlainDenial(answer: Answer): void {
   expect(answer.status).toBe(403);
-  const text = (answer.body?.errors ?? []).join('\n');
+  const text = errorsOf(answer);
   expect(text).toContain('permission denied');
   expect(text).not.toContain('invalid token');
 }
 
 function expectInvalidToken(answer: Answer): void {
   expect(answer.status).toBe(403);
-  const text = (answer.body?.errors ?? []).join('\n');
+  const text = errorsOf(answer);
   expect(text).toContain('permission denied');
   expect(text).toContain('invalid token');
 }
@@ -75,7 +62,7 @@ function expectInvalidToken(answer: Answer): void {
 describe('admin calls over HTTP', () => {
   // First, while nothing is cached: Entra failing is a 502 naming Entra, and it is not remembered.
   it('answers 502 while Entra discovery fails, then recovers', async () => {
-    const fault = cloud.faults.add({ service: 'entra', pathIncludes: 'openid-configuration', status: 503 });
+    const fault = running().emulator.faults.add({ service: 'entra', pathIncludes: 'openid-configuration', status: 503 });
     let answer: Answer;
     try {
       answer = await getConfig(withToken(await mint()));
@@ -83,7 +70,7 @@ describe('admin calls over HTTP', () => {
       fault.remove();
     }
     expect(answer.status).toBe(502);
-    expect(answer.body?.errors?.join()).toMatch(/^entra unavailable: /);
+    expect(errorsOf(answer)).toMatch(/^entra unavailable: /);
     expect((await getConfig(withToken(await mint()))).status).not.toBe(502);
   });
 
@@ -112,7 +99,7 @@ describe('admin calls over HTTP', () => {
     ['an unknown service token', async () => `hvs.${'A'.repeat(43)}`],
     ['an expired Entra token', () => mint({ exp: Math.floor(Date.now() / 1000) - 3600 })],
     ['an Entra token for another audience', () => mint({ audience: 'https://management.azure.com/' })],
-    ['an Entra token of another tenant', () => cloud.entra.mintToken({ tenant: cloud.entra.addTenant(), audience: AUDIENCE, oid: ADMIN_OID })],
+    ['an Entra token of another tenant', () => running().emulator.entra.mintToken({ tenant: running().emulator.entra.addTenant(), audience: running().adminAudience, oid: ADMIN_OID })],
     ['an Entra token whose tid is another tenant', () => mint({ tid: randomUUID() })],
     ['an HS256 token signed with the public key', () => mint({ attack: 'hs256-public-key' })],
     ['an alg none token', () => mint({ attack: 'alg-none' })],
@@ -123,8 +110,11 @@ describe('admin calls over HTTP', () => {
     expectInvalidToken(await getConfig(withToken(await token())));
   });
 
+  it("the stack's own admin principal is not on this deployment's list: denied", async () => {
+    expectPlainDenial(await getConfig(withToken(await running().adminToken())));
+  });
+
   it('sys/health needs no token', async () => {
-    if (!host) throw new Error('host not started');
-    expect((await fetch(`${host.url}/v1/sys/health`)).status).toBe(200);
+    expect((await running().request('GET', 'sys/health')).status).toBe(200);
   });
 });
