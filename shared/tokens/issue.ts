@@ -3,7 +3,7 @@
  * with Vault's policy and TTL rules. Pure: storage and keys are the caller's business.
  */
 import { createHash } from 'node:crypto';
-import { VaultError, badRequest } from '../vault/errors';
+import { badRequest } from '../vault/errors';
 import type { AuthBlock } from '../vault/types';
 import { invalidCidrs } from './cidr';
 import type { TokenRecord, TokenType } from './record';
@@ -19,8 +19,10 @@ export interface IssueSpec {
   readonly role?: string;
   /** The role's token_policies (or the policies asked of token create), before `default`. */
   readonly policies: readonly string[];
-  /** token_no_default_policy: do not add `default` (and strip it, as token create does). */
+  /** token_no_default_policy: do not add `default`. */
   readonly noDefaultPolicy?: boolean;
+  /** Remove `default` even when listed (token create's no_default_policy). */
+  readonly stripDefaultPolicy?: boolean;
   readonly meta?: Readonly<Record<string, string>> | null;
   readonly displayName: string;
   readonly principalId?: string;
@@ -42,6 +44,8 @@ export interface IssueSpec {
    * "auth methods cannot create root tokens"). A root token without TTL or period never expires.
    */
   readonly allowRoot?: boolean;
+  /** The creating token expires: it may not create a non-expiring token (Vault). */
+  readonly parentExpires?: boolean;
 }
 
 export interface PlannedToken {
@@ -63,7 +67,7 @@ export function planToken(spec: IssueSpec, system: SystemTtls, nowMs: number): P
   if (!Number.isSafeInteger(numUses) || numUses < 0) throw badRequest('number of uses cannot be negative');
 
   let policies = sanitizePolicies(spec.policies, !spec.noDefaultPolicy);
-  if (spec.noDefaultPolicy) policies = policies.filter((p) => p !== 'default');
+  if (spec.stripDefaultPolicy) policies = policies.filter((p) => p !== 'default');
   const isRoot = policies.includes('root');
   if (isRoot && !spec.allowRoot) throw badRequest('auth methods cannot create root tokens');
 
@@ -95,6 +99,7 @@ export function planToken(spec: IssueSpec, system: SystemTtls, nowMs: number): P
   }
   if (tokenTtl === 0 && explicitMaxTtl > 0) tokenTtl = explicitMaxTtl;
   let renewable = spec.type === 'batch' ? false : (spec.renewable ?? true);
+  if (tokenTtl === 0 && spec.parentExpires) throw badRequest('expiring root tokens cannot create non-expiring root tokens');
   if (tokenTtl === 0) {
     // A non-expiring token cannot be renewed and is not bound to addresses (Vault does the same).
     renewable = false;
@@ -160,8 +165,4 @@ export function authBlockOf(record: TokenRecord, clientToken: string, leaseDurat
     mfa_requirement: null,
     num_uses: record.numUses,
   };
-}
-
-export function assertNever(value: never): never {
-  throw new VaultError('internal', `unexpected value ${String(value)}`);
 }

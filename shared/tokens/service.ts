@@ -14,6 +14,7 @@ import { isExpired } from './lookup';
 import type { StoredToken, TokenRecord } from './record';
 import type { ServerKeys } from './serverKeys';
 import type { TokenStore } from './store';
+import { tidyTokens, type TidyOptions, type TidyReport } from './tidy';
 import { calculateTtl, type SystemTtls } from './ttl';
 
 /** The token fields of a role that renewal re-applies (the role store's `Role` satisfies it). */
@@ -267,6 +268,11 @@ export class TokenService {
       continuation = page.continuation;
     } while (continuation);
     return accessors.sort();
+  }
+
+  /** Deletes expired tokens (the hourly timer and `auth/token/tidy`); see tidy.ts. */
+  tidy(options: Omit<TidyOptions, 'now'> = {}): Promise<TidyReport> {
+    return tidyTokens(this.deps.store, { ...options, now: this.now });
   }
 
   /**

@@ -1,0 +1,42 @@
+/**
+ * `auth/token/revoke` (POST/PUT): revokes a token given by value. Admin only. 204 also when the
+ * token does not exist (Vault); a batch token → 400 "batch tokens cannot be revoked".
+ */
+import { app } from '@azure/functions';
+import { appServices } from '../shared/services';
+import { noteToken } from '../shared/tokens/requests';
+import { vaultEndpoint } from '../shared/vault/endpoint';
+import { badRequest } from '../shared/vault/errors';
+import { vString } from '../shared/vault/fields';
+import type { PathDefinition, PathHandler } from '../shared/vault/types';
+
+const fields = {
+  /** The token to revoke (request body). */
+  token: vString,
+};
+
+const revoke: PathHandler = async (req) => {
+  const { values } = req.fields(fields);
+  const token = values.token ?? '';
+  if (!token) throw badRequest('missing token ID');
+  req.audit.secret('token', token);
+  const { tokens } = appServices();
+  const target = await tokens.find(token);
+  if (!target) return undefined;
+  noteToken(req, target);
+  await tokens.revoke(target);
+  return undefined;
+};
+
+export const tokenRevokePath: PathDefinition = {
+  pattern: 'auth/token/revoke',
+  mountType: 'token',
+  operations: { update: { access: 'admin', handler: revoke } },
+};
+
+app.http('tokenRevoke', {
+  route: 'auth/token/revoke',
+  methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+  authLevel: 'anonymous',
+  handler: vaultEndpoint(tokenRevokePath, () => appServices().endpoint),
+});

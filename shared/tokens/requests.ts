@@ -1,0 +1,33 @@
+/**
+ * Small helpers the `auth/token/*` handlers share: which token a request is about, and what its
+ * audit record should say about it.
+ */
+import { invalidToken } from '../vault/errors';
+import type { TokenView, VaultRequest } from '../vault/types';
+import type { ResolvedToken, TokenService } from './service';
+
+/** The caller's own token (self-service calls, or a root-token admin's own token). */
+export function callerView(req: VaultRequest): TokenView | undefined {
+  if (req.caller.kind === 'token') return req.caller.token;
+  if (req.caller.kind === 'admin' && req.caller.via === 'root-token') return req.caller.token;
+  return undefined;
+}
+
+/** The record of the token that authenticated this request (no second use is consumed). */
+export async function callerToken(req: VaultRequest, tokens: TokenService): Promise<ResolvedToken> {
+  const view = callerView(req);
+  if (!view || !req.token) throw invalidToken();
+  return tokens.resolvedFor(view, req.token);
+}
+
+/** Records which token an operation touched: its mount, role and principal, and its accessor as an HMAC. */
+export function noteToken(req: VaultRequest, target: ResolvedToken): void {
+  const { record } = target;
+  req.audit.note({
+    mount: record.mount,
+    ...(record.role ? { role: record.role } : {}),
+    ...(record.principalId ? { principalId: record.principalId } : {}),
+    ...(record.tenantId ? { tenantId: record.tenantId } : {}),
+  });
+  if (record.accessor) req.audit.secret('accessor', record.accessor);
+}
