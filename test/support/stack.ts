@@ -20,6 +20,11 @@ import { spawnHost, type SpawnedHost } from '../../dev/host/spawn';
 export interface StackOptions {
   /** Extra host settings; they win over the stack's own. `undefined` removes a setting. */
   env?: Record<string, string | undefined>;
+  /**
+   * Settings that need the running emulator (e.g. the app's own identity endpoint from
+   * `emulator.appServiceIdentity()`); applied after `env`.
+   */
+  envFromEmulator?: (emulator: CloudEmulator) => Promise<Record<string, string | undefined>>;
 }
 
 export interface RequestOptions {
@@ -87,6 +92,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       AZURE_AD_RESOURCE: undefined,
       AZURE_ENVIRONMENT: undefined,
       ...opts.env,
+      ...(opts.envFromEmulator ? await opts.envFromEmulator(emulator) : {}),
     };
     host = await spawnHost({ appRoot: APP_ROOT, env });
     const started = host;
