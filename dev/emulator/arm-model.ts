@@ -279,8 +279,9 @@ export class ArmModel {
       return resource.systemIdentity;
     }
     const uami = this.requireUami(identity);
+    if (uami.principal === undefined) throw new Error(`user-assigned identity ${uami.id} has no principal`);
     if (!resource.userAssigned.some((u) => idKey(u) === idKey(uami.id))) resource.userAssigned.push(uami.id);
-    return uami.principal as PrincipalRecord;
+    return uami.principal;
   }
 
   /** Disables the system identity or detaches a user-assigned one. False when it was not attached. */

@@ -83,7 +83,12 @@ export class GraphService {
     const tenant = typeof verified.claims['tid'] === 'string' ? verified.claims['tid'] : '';
 
     const method = req.method ?? 'GET';
-    const path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+    } catch {
+      throw graphError(400, 'BadRequest', `Invalid request URI ${url.pathname}.`);
+    }
     const match = /^\/v1\.0\/applications(?:\/([^/]+)(?:\/([^/]+))?|\(appId='([^']+)'\))?$/i.exec(path);
     if (match === null) {
       const segment = path.split('/')[2] ?? '';

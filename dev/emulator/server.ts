@@ -1,7 +1,6 @@
 // The plumbing every emulated service goes through: request logging, fault injection, one place
 // that turns thrown HttpErrors into responses, and listening on 127.0.0.1 only.
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Faults, RequestLog, ServiceName } from './faults';
 import { HttpError, sendJson, sleep } from './http-util';
 
@@ -37,7 +36,14 @@ export function serviceListener(deps: ServiceDeps, route: (url: URL) => { servic
   return (req, res) => {
     void (async () => {
       const rawUrl = req.url ?? '/';
-      const url = new URL(rawUrl, 'http://127.0.0.1');
+      let url: URL;
+      try {
+        // Only the path and query matter; the base merely makes the request target parseable.
+        url = new URL(rawUrl.startsWith('/') ? `http://127.0.0.1${rawUrl}` : rawUrl);
+      } catch {
+        sendJson(res, 400, { error: 'invalid_request', error_description: 'The request target is not a valid URL.' });
+        return;
+      }
       const { service, handler } = route(url);
       const method = req.method ?? 'GET';
       const record = deps.log.begin(service, method, rawUrl);
@@ -83,7 +89,9 @@ export function listenLoopback(server: Server, port = 0): Promise<number> {
     server.once('error', onError);
     server.listen(port, '127.0.0.1', () => {
       server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('server is not listening on a TCP port'));
+      else resolve(address.port);
     });
   });
 }

@@ -52,6 +52,13 @@ describe('ARM through @azure/arm-compute', () => {
     // Identity changes show at once; a deleted VM is a RestError 404 ResourceNotFound.
     cloud.arm.detachIdentity(vm.id, uami.id);
     expect((await compute.virtualMachines.get('rg-vm', 'vm1')).identity).toMatchObject({ type: 'SystemAssigned' });
+    cloud.arm.detachIdentity(vm.id, 'system');
+    expect((await compute.virtualMachines.get('rg-vm', 'vm1')).identity).toBeUndefined();
+    // Re-enabling the system identity creates a new principal, as Azure does.
+    const renewed = cloud.arm.attachIdentity(vm.id, 'system');
+    expect(renewed.principalId).not.toBe(vm.principalId);
+    expect(cloud.arm.attachIdentity(vm.id, uami.id).principalId).toBe(uami.principalId);
+    expect((await compute.virtualMachines.get('rg-vm', 'vm1')).identity).toMatchObject({ type: 'SystemAssigned, UserAssigned', principalId: renewed.principalId });
     cloud.arm.remove(vm.id);
     await expect(compute.virtualMachines.get('rg-vm', 'vm1')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
   });
@@ -83,6 +90,13 @@ describe('ARM through @azure/arm-compute', () => {
     const member = await compute.virtualMachines.get('rg-ss', memberName);
     expect(member.virtualMachineScaleSet?.id).toBe(flex.id);
     expect(member.identity?.userAssignedIdentities?.[uami.id]?.principalId).toBe(uami.principalId);
+    expect(() => cloud.arm.detachIdentity(member.id ?? '', uami.id)).toThrow(/on the scale set/);
+
+    // Deleting a scale set deletes its instances / member VMs.
+    cloud.arm.remove(uniform.id);
+    cloud.arm.remove(flex.id);
+    await expect(compute.virtualMachineScaleSetVMs.get('rg-ss', 'uni', '0')).rejects.toMatchObject({ statusCode: 404 });
+    await expect(compute.virtualMachines.get('rg-ss', memberName)).rejects.toMatchObject({ statusCode: 404 });
   });
 });
 
