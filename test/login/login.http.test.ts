@@ -1,0 +1,423 @@
+/**
+ * `auth/<mount>/login` over real HTTP: local Functions host + embedded Azurite + cloud emulator
+ * (Entra, ARM, the function app's own App Service identity). Covers Vault's processing order and
+ * texts (behaviour reference §4.3–4.5), issue 4's improvements and its bad-input list, the ARM
+ * cache, claims mode and fault handling.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ManagedIdentityTokenSpec } from '../../dev/emulator/managed-identity';
+import { startStack, type Stack, type StackResponse } from '../support/stack';
+
+const ARM_AUDIENCE = 'https://management.azure.com/';
+const SUB = randomUUID();
+const OTHER_SUB = randomUUID();
+const RG = 'rg-login';
+const LOCATION = 'westeurope';
+
+let stack: Stack;
+let admin = '';
+const ids = {
+  web: '',
+  web2: '',
+  webOid: '',
+  uvm: '',
+  uami: { id: '', principalId: '', clientId: '' },
+  pool: '',
+  poolInstance: '',
+  flex: '',
+  flexMember: '',
+  flexUami: '',
+  site: '',
+  otherSubVm: '',
+};
+
+beforeAll(async () => {
+  stack = await startStack({
+    envFromEmulator: async (emulator) => (await emulator.appServiceIdentity()).env,
+  });
+  admin = await stack.adminToken();
+  const arm = stack.emulator.arm;
+  const tenant = stack.emulator.defaultTenantId;
+  arm.addSubscription({ subscriptionId: SUB, tenantId: tenant });
+  arm.addSubscription({ subscriptionId: OTHER_SUB, tenantId: tenant });
+  const vm = (name: string, extra: Partial<Parameters<typeof arm.addVm>[0]> = {}) =>
+    arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name, location: LOCATION, systemAssigned: true, ...extra });
+  const web = vm('web');
+  ids.web = web.id;
+  ids.webOid = web.principalId ?? '';
+  ids.web2 = vm('web2').id;
+  const uami = arm.addUserAssignedIdentity({ subscriptionId: SUB, resourceGroup: 'rg-ids', name: 'app-identity' });
+  ids.uami = { id: uami.id, principalId: uami.principalId, clientId: uami.clientId };
+  ids.uvm = vm('uvm', { systemAssigned: false, userAssigned: [uami.id] }).id;
+  const pool = arm.addScaleSet({ subscriptionId: SUB, resourceGroup: RG, name: 'pool', location: LOCATION, orchestration: 'Uniform', systemAssigned: true });
+  ids.pool = pool.id;
+  ids.poolInstance = pool.instances[0]?.id ?? '';
+  const flexUami = arm.addUserAssignedIdentity({ subscriptionId: SUB, resourceGroup: 'rg-ids', name: 'flex-identity' });
+  ids.flexUami = flexUami.id;
+  const flex = arm.addScaleSet({ subscriptionId: SUB, resourceGroup: RG, name: 'flex', location: LOCATION, orchestration: 'Flexible', userAssigned: [flexUami.id] });
+  ids.flex = flex.id;
+  ids.flexMember = flex.instances[0]?.id ?? '';
+  ids.site = arm.addResource({ id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app`, location: LOCATION, systemAssigned: true }).id;
+  ids.otherSubVm = arm.addVm({ subscriptionId: OTHER_SUB, resourceGroup: RG, name: 'web', location: LOCATION, systemAssigned: true }).id;
+
+  await write('auth/azure/config', { tenant_id: tenant, resource: ARM_AUDIENCE, max_retries: 0 });
+  await write('auth/azure/role/svc', { bound_service_principal_ids: ids.webOid, token_policies: 'read-secrets' });
+  await write('auth/azure/role/batch', { bound_service_principal_ids: ids.webOid, token_type: 'batch', token_ttl: '10m' });
+  await write('auth/azure/role/vm', { bound_service_principal_ids: '*', bound_resource_groups: RG });
+  await write('auth/azure/role/vmclaims', { bound_service_principal_ids: '*', bound_resource_groups: RG, resource_verification: 'claims' });
+  await write('auth/azure/role/resonly', { bound_resource_groups: RG });
+  await write('auth/azure/role/located', { bound_service_principal_ids: '*', bound_resource_groups: RG, bound_locations: 'eastus' });
+  await write('auth/azure/role/subs', { bound_service_principal_ids: '*', bound_subscription_ids: OTHER_SUB });
+  await write('auth/azure/role/scale', { bound_service_principal_ids: '*', bound_scale_sets: 'pool,flex' });
+  await write('auth/azure/role/groups', { bound_group_ids: 'g-allowed' });
+  await write('auth/azure/role/cidr', { bound_service_principal_ids: ids.webOid, token_bound_cidrs: '10.0.0.0/8' });
+  await write('auth/azure/role/local', { bound_service_principal_ids: ids.webOid, token_bound_cidrs: '127.0.0.0/8,::1/128' });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function write(path: string, body: Record<string, unknown>): Promise<void> {
+  const res = await stack.request('POST', path, { token: admin, body });
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${res.text}\n${stack.logs().slice(-2000)}`);
+}
+
+const mi = (resourceId: string, more: Partial<ManagedIdentityTokenSpec> = {}): Promise<string> =>
+  stack.emulator.entra.mintManagedIdentityToken({ audience: ARM_AUDIENCE, resourceId, ...more });
+
+function login(body: Record<string, unknown>, headers: Record<string, string> = {}, mount = 'azure'): Promise<StackResponse> {
+  return stack.request('PUT', `auth/${mount}/login`, { body, headers });
+}
+
+function errorsOf(res: StackResponse): string {
+  const errors = (res.json as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) ? errors.join('\n') : '';
+}
+
+interface AuthBlockJson {
+  client_token: string;
+  accessor: string;
+  policies: string[];
+  token_policies: string[];
+  metadata: Record<string, string> | null;
+  lease_duration: number;
+  renewable: boolean;
+  entity_id: string;
+  token_type: string;
+  orphan: boolean;
+  num_uses: number;
+  mfa_requirement: null;
+}
+
+function authOf(res: StackResponse): AuthBlockJson {
+  if (res.status !== 200) throw new Error(`expected 200, got ${res.status}: ${res.text}`);
+  return (res.json as { auth: AuthBlockJson }).auth;
+}
+
+const vmLogin = (jwt: string, role: string, more: Record<string, string> = {}) => ({
+  role,
+  jwt,
+  subscription_id: SUB,
+  resource_group_name: RG,
+  vm_name: 'web',
+  vmss_name: '',
+  ...more,
+});
+
+async function tokenCount(): Promise<number> {
+  let n = 0;
+  try {
+    for await (const _ of stack.table('azauthtokens').listEntities()) n++;
+  } catch {
+    return 0;
+  }
+  return n;
+}
+
+function armRequestsFor(resourceId: string): number {
+  const name = resourceId.split('/').pop() ?? '';
+  return stack.emulator.requests({ service: 'arm' }).filter((r) => decodeURIComponent(r.path).toLowerCase().endsWith(`/${name.toLowerCase()}`)).length;
+}
+
+describe('Vault processing order and texts (§4.3)', () => {
+  it('jwt first, then role, then the role must exist', async () => {
+    const jwt = await mi(ids.web);
+    for (const body of [{}, { role: 'svc' }, { role: 'svc', jwt: '' }]) {
+      const res = await login(body);
+      expect(res.status).toBe(400);
+      expect(errorsOf(res)).toBe('jwt is required');
+    }
+    for (const body of [{ jwt }, { jwt, role: '' }]) {
+      const res = await login(body);
+      expect(res.status).toBe(400);
+      expect(errorsOf(res)).toBe('role is required');
+    }
+    const unknown = await login({ jwt, role: 'NoSuchRole', subscription_id: 'not-a-guid' });
+    expect(unknown.status).toBe(400);
+    expect(errorsOf(unknown)).toBe('invalid role name "NoSuchRole"');
+    const odd = await login({ jwt, role: '../svc' });
+    expect(errorsOf(odd)).toBe('invalid role name "../svc"');
+  });
+
+  it('role names are case-insensitive; metadata keeps the role as sent', async () => {
+    const auth = authOf(await login({ role: 'SVC', jwt: await mi(ids.web) }));
+    expect(auth.metadata?.role).toBe('SVC');
+  });
+
+  it('token_bound_cidrs: the rightmost X-Forwarded-For decides, before any syntax check', async () => {
+    const jwt = await mi(ids.web);
+    const outside = await login({ role: 'cidr', jwt, subscription_id: 'not-a-guid' });
+    expect(outside.status).toBe(403);
+    expect(errorsOf(outside)).toBe('permission denied');
+    // a client-supplied X-Forwarded-For is only the left part; the host appends the real peer
+    const spoofed = await login({ role: 'cidr', jwt }, { 'X-Forwarded-For': '10.1.2.3' });
+    expect(spoofed.status).toBe(403);
+    const inside = await login({ role: 'local', jwt });
+    expect(inside.status).toBe(200);
+  });
+
+  it('syntax checks after the role, before the token (bad input → 400, nothing stored)', async () => {
+    const before = await tokenCount();
+    const jwt = 'not even a jwt';
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ subscription_id: 'not-a-guid' }, 'invalid subscription id "not-a-guid"'],
+      [{ subscription_id: SUB, resource_group_name: 'rg/..' }, 'invalid resource group name "rg/.."'],
+      [{ vmss_name: 'pool/..' }, 'invalid vmss_name "pool/.."'],
+      [{ vm_name: 'web/../../web2' }, 'invalid vm name "web/../../web2"'],
+      [{ resource_id: 'web' }, 'invalid resource_id "web": it must start with /subscriptions/'],
+      [
+        { resource_id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app/..` },
+        `invalid resource_id "/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/app/..": it has a "." or ".." path segment`,
+      ],
+    ];
+    for (const [fields, message] of cases) {
+      const res = await login({ role: 'vm', jwt, ...fields });
+      expect(res.status, message).toBe(400);
+      expect(errorsOf(res)).toBe(message);
+    }
+    expect(await tokenCount()).toBe(before);
+  });
+
+  it('unknown mount is 404; GET on login is 405', async () => {
+    const res = await login({ role: 'svc', jwt: 'x' }, {}, 'nosuchmount');
+    expect(res.status).toBe(404);
+    const get = await stack.request('GET', 'auth/azure/login');
+    expect(get.status).toBe(405);
+  });
+});
+
+describe('the JWT: every bad token is refused with a precise message and nothing stored', () => {
+  const tenant = () => stack.emulator.defaultTenantId;
+  const cases: Array<[string, () => Promise<string>, number, RegExp]> = [
+    ['not a JWT', async () => 'abc.def', 400, /malformed jwt/],
+    ['200 KB long', async () => `${'a'.repeat(100_000)}.${'b'.repeat(100_000)}.c`, 400, /malformed jwt: token is 200003 characters long/],
+    ['alg none', () => mi(ids.web, { overrides: { attack: 'alg-none' } }), 403, /unexpected signature algorithm "none"/],
+    ['HS256 with the public key', () => mi(ids.web, { overrides: { attack: 'hs256-public-key' } }), 403, /unexpected signature algorithm "HS256"/],
+    ['unknown kid', () => mi(ids.web, { overrides: { attack: 'unknown-key' } }), 403, /failed to verify signature: no key with kid/],
+    ['wrong issuer', () => mi(ids.web, { overrides: { issuer: 'https://sts.windows.net/evil/' } }), 403, /id token issued by a different provider/],
+    [
+      'another tenant',
+      async () => stack.emulator.entra.mintToken({ tenant: stack.emulator.entra.addTenant(), audience: ARM_AUDIENCE }),
+      403,
+      /different provider|tenant/,
+    ],
+    ['wrong audience', () => mi(ids.web, { audience: 'https://vault.azure.net' }), 403, /expected audience "https:\/\/management.azure.com\/"/],
+    ['expired', () => mi(ids.web, { overrides: { exp: Math.floor(Date.now() / 1000) - 3600 } }), 403, /token is expired/],
+    ['nbf in the future', () => mi(ids.web, { overrides: { nbf: Math.floor(Date.now() / 1000) + 3600 } }), 403, /before the nbf/],
+    ['no exp', () => mi(ids.web, { overrides: { exp: null } }), 403, /exp claim missing/],
+  ];
+  for (const [name, mint, status, message] of cases) {
+    it(name, async () => {
+      void tenant;
+      const before = await tokenCount();
+      const res = await login({ role: 'svc', jwt: await mint() });
+      expect(res.status).toBe(status);
+      expect(errorsOf(res)).toMatch(message);
+      expect(await tokenCount()).toBe(before);
+    });
+  }
+});
+
+describe('successful login (§4.5)', () => {
+  it('service token: Vault auth block, metadata, stable entity id, one stored record', async () => {
+    const before = await tokenCount();
+    const jwt = await mi(ids.web);
+    const res = await login(vmLogin(jwt, 'svc'));
+    const auth = authOf(res);
+    expect(auth.client_token).toMatch(/^hvs\./);
+    expect(auth.accessor).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(auth.policies).toEqual(['default', 'read-secrets']);
+    expect(auth.token_policies).toEqual(['default', 'read-secrets']);
+    expect(auth.metadata).toEqual({ role: 'svc', resource_group_name: RG, subscription_id: SUB, vm_name: 'web', app_id: expect.any(String) });
+    expect(auth).toMatchObject({ renewable: true, token_type: 'service', orphan: true, num_uses: 0, mfa_requirement: null, lease_duration: 768 * 3600 });
+    expect(auth.entity_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await tokenCount()).toBe(before + 1);
+    const again = authOf(await login(vmLogin(jwt, 'svc')));
+    expect(again.entity_id).toBe(auth.entity_id);
+    expect(again.client_token).not.toBe(auth.client_token);
+    const lookup = await stack.request('GET', 'auth/token/lookup-self', { token: auth.client_token });
+    expect(lookup.status).toBe(200);
+    expect((lookup.json as { data: { display_name: string; path: string } }).data).toMatchObject({
+      display_name: `azure-${ids.webOid}`,
+      path: 'auth/azure/login',
+    });
+  });
+
+  it('batch token from the role token_type: hvb., no accessor, not renewable, nothing stored', async () => {
+    const before = await tokenCount();
+    const auth = authOf(await login({ role: 'batch', jwt: await mi(ids.web) }));
+    expect(auth.client_token).toMatch(/^hvb\./);
+    expect(auth).toMatchObject({ accessor: '', renewable: false, token_type: 'batch', lease_duration: 600 });
+    expect(await tokenCount()).toBe(before);
+  });
+});
+
+describe('bindings: whole segments, claims agree with the request (issue 4 item 2)', () => {
+  it('a token of web2 cannot log in as web (Vault matches substrings)', async () => {
+    const res = await login(vmLogin(await mi(ids.web2), 'vm'));
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toBe('xms_mirid token claim does not match vm_name web');
+  });
+
+  it('claims naming another resource group or subscription are refused', async () => {
+    const jwt = await mi(ids.web);
+    const rg = await login(vmLogin(jwt, 'vm', { resource_group_name: 'rg-log' }));
+    expect(rg.status).toBe(403);
+    expect(errorsOf(rg)).toBe('xms_mirid token claim does not match resource_group_name rg-log');
+    const sub = await login(vmLogin(await mi(ids.otherSubVm), 'vm'));
+    expect(sub.status).toBe(403);
+    expect(errorsOf(sub)).toBe(`xms_mirid token claim does not match subscription_id ${SUB}`);
+  });
+
+  it('claims naming another scale set are refused; uniform and flexible members log in', async () => {
+    const uniform = await mi(ids.poolInstance);
+    const wrong = await login(vmLogin(uniform, 'scale', { vm_name: '', vmss_name: 'flex' }));
+    expect(wrong.status).toBe(403);
+    expect(errorsOf(wrong)).toContain('failed to verify uniform vmss claim');
+    expect(authOf(await login(vmLogin(uniform, 'scale', { vm_name: 'pool_0', vmss_name: 'pool' }))).metadata).toMatchObject({ vmss_name: 'pool' });
+    const flexible = await mi(ids.flexMember, { identity: ids.flexUami });
+    expect(authOf(await login(vmLogin(flexible, 'scale', { vm_name: '', vmss_name: 'flex' }))).token_type).toBe('service');
+  });
+
+  it('bound_scale_sets refuses a VM login; bound_subscription_ids and bound_locations are enforced', async () => {
+    const jwt = await mi(ids.web);
+    const scale = await login(vmLogin(jwt, 'scale'));
+    expect(errorsOf(scale)).toBe("bound scale set defined but this vm isn't in a scale set");
+    const subs = await login(vmLogin(jwt, 'subs'));
+    expect(subs.status).toBe(403);
+    expect(errorsOf(subs)).toBe('subscription not authorized');
+    const located = await login(vmLogin(jwt, 'located'));
+    expect(located.status).toBe(403);
+    expect(errorsOf(located)).toBe('location not authorized');
+  });
+
+  it('resource_id of any type: must be the claimed resource', async () => {
+    const site = await mi(ids.site);
+    const body = { role: 'vm', jwt: site, subscription_id: SUB, resource_group_name: RG, resource_id: ids.site };
+    expect(authOf(await login(body)).metadata).toMatchObject({ resource_id: ids.site });
+    const other = await login({ ...body, resource_id: `${ids.site}2` });
+    expect(other.status).toBe(403);
+    expect(errorsOf(other)).toBe(`xms_mirid token claim does not match resource_id ${ids.site}2`);
+  });
+
+  it('a VM with a user-assigned identity: xms_az_rid names the VM', async () => {
+    const jwt = await mi(ids.uvm, { identity: ids.uami.id });
+    expect(authOf(await login(vmLogin(jwt, 'vm', { vm_name: 'uvm' }))).metadata).toMatchObject({ vm_name: 'uvm', app_id: ids.uami.clientId });
+  });
+
+  it('missing xms_* claims: says to request the token for a first-party audience', async () => {
+    const res = await login(vmLogin(await mi(ids.web, { resourceClaims: false }), 'vm'));
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toMatch(/xms_az_rid and xms_mirid claims are missing from token.*such as https:\/\/management\.azure\.com\//);
+  });
+
+  it('a role pinned by resource bindings only still proves the identity link', async () => {
+    expect(authOf(await login(vmLogin(await mi(ids.web), 'resonly'))).token_type).toBe('service');
+  });
+
+  it('groups: Vault rules, and group overage is refused with a message saying so', async () => {
+    const tenant = stack.emulator.defaultTenantId;
+    const ok = await stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, groups: ['G-ALLOWED'] });
+    expect(authOf(await login({ role: 'groups', jwt: ok })).token_type).toBe('service');
+    const other = await stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, groups: ['g1', 'g2'] });
+    expect(errorsOf(await login({ role: 'groups', jwt: other }))).toBe('groups not authorized: [g1 g2]');
+    const overage = await stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, groupOverage: true });
+    const res = await login({ role: 'groups', jwt: overage });
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toMatch(/group overage/);
+  });
+
+  it('service principal not in the role: Vault text with the oid', async () => {
+    const res = await login({ role: 'svc', jwt: await mi(ids.web2) });
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toMatch(/^service principal not authorized: [0-9a-f-]{36}$/);
+  });
+});
+
+describe('ARM verification and its economy', () => {
+  it('arm mode: an oid no longer attached to the VM is refused (fresh VM, no cache)', async () => {
+    const arm = stack.emulator.arm;
+    const lonely = arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name: 'lonely', location: LOCATION, systemAssigned: true });
+    const jwt = await mi(lonely.id);
+    arm.detachIdentity(lonely.id, 'system');
+    const res = await login(vmLogin(jwt, 'vm', { vm_name: 'lonely' }));
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toBe('vm client did not return identity information');
+    arm.attachIdentity(lonely.id, 'system'); // a new principal: the old token's oid is not it
+    const fresh = arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name: 'lonely2', location: LOCATION, systemAssigned: true });
+    const other = await mi(fresh.id);
+    arm.detachIdentity(fresh.id, 'system');
+    arm.attachIdentity(fresh.id, 'system');
+    const swapped = await login(vmLogin(other, 'vm', { vm_name: 'lonely2' }));
+    expect(swapped.status).toBe(403);
+    // managed-identity tokens carry appid, so Vault's app-id fallback was tried (and found nothing)
+    expect(errorsOf(swapped)).toBe('neither token object id nor token app id match expected identities');
+    // claims mode takes Entra's word for the link: the signed claim still names the VM
+    expect(authOf(await login(vmLogin(other, 'vmclaims', { vm_name: 'lonely2' }))).token_type).toBe('service');
+  });
+
+  it('100 concurrent logins of one VM cost one ARM read', async () => {
+    const arm = stack.emulator.arm;
+    const busy = arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name: 'busy', location: LOCATION, systemAssigned: true });
+    const jwt = await mi(busy.id);
+    const responses = await Promise.all(Array.from({ length: 100 }, () => login(vmLogin(jwt, 'vm', { vm_name: 'busy' }))));
+    expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
+    expect(armRequestsFor(busy.id)).toBe(1);
+  });
+
+  it('claims mode makes no ARM call', async () => {
+    const arm = stack.emulator.arm;
+    const quiet = arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name: 'quiet', location: LOCATION, systemAssigned: true });
+    const jwt = await mi(quiet.id);
+    const before = stack.emulator.count({ service: 'arm' });
+    for (let i = 0; i < 5; i++) expect((await login(vmLogin(jwt, 'vmclaims', { vm_name: 'quiet' }))).status).toBe(200);
+    expect(stack.emulator.count({ service: 'arm' })).toBe(before);
+    expect(armRequestsFor(quiet.id)).toBe(0);
+  });
+
+  it('ARM failing is a 502 naming ARM; Entra failing is a 502 naming Entra', async () => {
+    const arm = stack.emulator.arm;
+    const flaky = arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name: 'flaky', location: LOCATION, systemAssigned: true });
+    const jwt = await mi(flaky.id);
+    const fault = stack.emulator.faults.add({ service: 'arm', pathIncludes: '/virtualMachines/flaky', status: 500 });
+    const res = await login(vmLogin(jwt, 'vm', { vm_name: 'flaky' }));
+    fault.remove();
+    expect(res.status).toBe(502);
+    expect(errorsOf(res)).toMatch(/^ARM unavailable: unable to retrieve virtual machine metadata: 500/);
+    // not cached: ARM back, login works
+    expect((await login(vmLogin(jwt, 'vm', { vm_name: 'flaky' }))).status).toBe(200);
+
+    // a second mount on a tenant whose metadata the verifier has not fetched yet
+    const tenant = stack.emulator.entra.addTenant();
+    await write('sys/auth/other', { type: 'azure' });
+    await write('auth/other/config', { tenant_id: tenant, resource: ARM_AUDIENCE });
+    await write('auth/other/role/any', { bound_group_ids: 'g' });
+    const entraFault = stack.emulator.faults.add({ service: 'entra', status: 503 });
+    const down = await login({ role: 'any', jwt: await stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, groups: ['g'] }) }, {}, 'other');
+    entraFault.remove();
+    expect(down.status).toBe(502);
+    expect(errorsOf(down)).toMatch(/^entra unavailable/);
+  });
+});
