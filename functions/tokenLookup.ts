@@ -5,7 +5,7 @@
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { lookupData } from '../shared/tokens/lookup';
-import { noteToken } from '../shared/tokens/requests';
+import { callerView, noteToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { VaultError, badRequest } from '../shared/vault/errors';
 import { vString } from '../shared/vault/fields';
@@ -18,7 +18,8 @@ const fields = {
 
 const lookup: PathHandler = async (req) => {
   const { values } = req.fields(fields);
-  const token = values.token || req.token || '';
+  // Without `token`, Vault looks up the caller's own token; an Entra admin has none of ours.
+  const token = values.token || (callerView(req) ? (req.token ?? '') : '');
   if (!token) throw badRequest('missing token ID');
   req.audit.secret('token', token);
   const { tokens } = appServices();
