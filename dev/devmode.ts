@@ -1,0 +1,167 @@
+/**
+ * Dev mode (`npm start`), the counterpart of `vault server -dev`: starts the local cloud emulator,
+ * the local Functions host with embedded in-memory Azurite, and an admin tenant and principal, then
+ * prints VAULT_ADDR, an admin credential and ready-to-paste commands. Everything is in memory and
+ * gone on exit. Settings: PORT (default 8200, Vault's port), AZAUTH_DEV_QUIET=1 to hide host logs.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { startCloudEmulator, type CloudEmulator } from './emulator';
+import { spawnHost, type SpawnedHost } from './host/spawn';
+import { DEV_MODE_EXTENSIONS, type DevModeContext } from './devmode-extensions';
+
+const DEFAULT_PORT = 8200;
+const ADMIN_AUDIENCE = 'api://azauth-admin';
+const ADMIN_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+/** The subscription the demo role is bound to; the emulator's demo world uses the same one. */
+export const DEMO_SUBSCRIPTION_ID = '3f9c1a2b-5d4e-4f60-8a7b-9c0d1e2f3a4b';
+const DEMO_RESOURCE = 'https://management.azure.com/';
+const DEMO_ROLE = 'demo';
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DEFAULT_PORT;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a number from 0 to 65535, got "${text}"`);
+  return port;
+}
+
+/** Single-quotes a value for a POSIX shell. */
+const sq = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+export function instructions(ctx: DevModeContext, emulator: Pick<CloudEmulator, 'url' | 'caCertPath'>): string[] {
+  const config = JSON.stringify({ tenant_id: ctx.demoTenantId, resource: ctx.demoResource });
+  const role = JSON.stringify({ bound_subscription_ids: [ctx.demoSubscriptionId], token_policies: ['default'], token_ttl: '1h' });
+  // Double quotes only inside, so the single-quoted shell argument needs no escapes.
+  const nodeVault = [
+    'const vault = require("node-vault")({ endpoint: process.env.VAULT_ADDR, token: process.env.VAULT_TOKEN, noCustomHTTPVerbs: true });',
+    `vault.write("auth/azure/config", ${config})`,
+    `.then(() => vault.write("auth/azure/role/${ctx.demoRole}", ${role}))`,
+    `.then(() => vault.list("auth/azure/role")).then((r) => console.log(r.data.keys), (e) => { console.error(e.message); process.exitCode = 1; });`,
+  ].join(' ');
+  return [
+    '',
+    `azauth dev mode: a Vault-compatible Azure auth method at ${ctx.vaultAddr}/v1/`,
+    'Everything runs on loopback and in memory (embedded Azurite, emulated Entra/ARM/Graph); it is gone on exit.',
+    '',
+    'In another shell:',
+    '',
+    `    export VAULT_ADDR=${sq(ctx.vaultAddr)}`,
+    `    export VAULT_TOKEN=${sq(ctx.adminToken)}`,
+    '',
+    `VAULT_TOKEN is an admin credential: an Entra access token minted by the emulator (tenant ${adminTenantOf(ctx)},`,
+    `audience ${ADMIN_AUDIENCE}), valid ${ADMIN_TOKEN_LIFETIME_SECONDS / 3600} h. Restart dev mode for a new one.`,
+    '',
+    'Check it is up:',
+    '',
+    '    curl -s "$VAULT_ADDR/v1/sys/health"',
+    '',
+    `Configure the azure mount for the demo tenant (${ctx.demoTenantId}) and create a role, with curl:`,
+    '',
+    `    curl -s -X POST -H "X-Vault-Token: $VAULT_TOKEN" -d ${sq(config)} "$VAULT_ADDR/v1/auth/azure/config"`,
+    `    curl -s -X POST -H "X-Vault-Token: $VAULT_TOKEN" -d ${sq(role)} "$VAULT_ADDR/v1/auth/azure/role/${ctx.demoRole}"`,
+    `    curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/auth/azure/role/${ctx.demoRole}"`,
+    '    curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/auth/azure/role?list=true"',
+    '',
+    'or with node-vault (from this repository; noCustomHTTPVerbs because Node servers cannot receive LIST):',
+    '',
+    `    node -e ${sq(nodeVault)}`,
+    '',
+    'or with the Vault CLI, if you have it:',
+    '',
+    `    vault write auth/azure/config tenant_id=${ctx.demoTenantId} resource=${ctx.demoResource}`,
+    `    vault write auth/azure/role/${ctx.demoRole} bound_subscription_ids=${ctx.demoSubscriptionId} token_policies=default token_ttl=1h`,
+    '    vault list auth/azure/role',
+    '',
+    `Emulated cloud: ${emulator.url} (CA certificate ${emulator.caCertPath}).`,
+  ];
+}
+
+function adminTenantOf(ctx: DevModeContext): string {
+  return ctx.hostEnv.AZAUTH_ADMIN_TENANT_ID ?? '';
+}
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env.PORT);
+  const quiet = process.env.AZAUTH_DEV_QUIET === '1';
+  const emulator = await startCloudEmulator();
+  let host: SpawnedHost | undefined;
+  const stop = async (): Promise<void> => {
+    await host?.stop();
+    await emulator.stop();
+  };
+  try {
+    const adminTenantId = emulator.entra.addTenant();
+    const adminPrincipalId = randomUUID();
+    const hostEnv: Record<string, string | undefined> = {
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+      AZURE_AUTHORITY_HOST: emulator.url,
+      AZAUTH_ARM_ENDPOINT: emulator.url,
+      AZAUTH_GRAPH_ENDPOINT: emulator.url,
+      // Fresh per run: the storage is in memory too, so nothing sealed outlives it.
+      AZAUTH_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      AZAUTH_ADMIN_TENANT_ID: adminTenantId,
+      AZAUTH_ADMIN_AUDIENCE: ADMIN_AUDIENCE,
+      AZAUTH_ADMIN_PRINCIPAL_IDS: adminPrincipalId,
+    };
+    host = await spawnHost({ appRoot: path.resolve(__dirname, '..', '..'), env: hostEnv, port });
+    const adminToken = await emulator.entra.mintToken({
+      tenant: adminTenantId,
+      audience: ADMIN_AUDIENCE,
+      oid: adminPrincipalId,
+      lifetimeSeconds: ADMIN_TOKEN_LIFETIME_SECONDS,
+    });
+    const ctx: DevModeContext = {
+      emulator,
+      vaultAddr: host.url,
+      adminToken,
+      demoTenantId: emulator.defaultTenantId,
+      demoSubscriptionId: DEMO_SUBSCRIPTION_ID,
+      demoResource: DEMO_RESOURCE,
+      demoRole: DEMO_ROLE,
+      hostEnv,
+    };
+    const lines = instructions(ctx, emulator);
+    for (const extension of DEV_MODE_EXTENSIONS) {
+      const extra = await extension(ctx);
+      if (extra.length > 0) lines.push('', ...extra);
+    }
+    lines.push('', 'Ctrl-C stops dev mode.', '');
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (!quiet) forwardHostLogs(host);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+/** Prints what the host logs after start-up (its request and function logs), prefixed. */
+function forwardHostLogs(host: SpawnedHost): void {
+  let shown = host.logs().length;
+  const timer = setInterval(() => {
+    const text = host.logs();
+    if (text.length <= shown) return;
+    const fresh = text.slice(shown);
+    shown = text.length;
+    process.stdout.write(fresh.replace(/^(?=.)/gm, '[host] '));
+  }, 250);
+  timer.unref();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`azauth dev mode: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
