@@ -202,3 +202,15 @@ describe('revocation, mounts and tidy', () => {
     expect(await fx.service.listAccessors()).toEqual(issued.map((i) => i.auth.accessor).sort());
   });
 });
+
+describe('createRootToken (dev mode)', () => {
+  it('writes a non-expiring root token through the app settings', async () => {
+    const { createRootToken } = await import('../../shared/tokens/root');
+    const { TABLES } = await import('../../shared/storage/tables');
+    const { createTokenStore } = await import('../../shared/tokens/store');
+    const token = await createRootToken({ AzureWebJobsStorage: core.azurite.connectionString, AZAUTH_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY });
+    expect(token).toMatch(/^hvs\./);
+    const stored = await createTokenStore(() => core.table(TABLES.tokens)).getByToken(token);
+    expect(stored?.record).toMatchObject({ policies: ['root'], expireTimeMs: null, renewable: false, displayName: 'root', path: 'auth/token/root' });
+  });
+});
