@@ -150,6 +150,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     throw err;
   }
   const logger = new HostLogger(hostJson.logLevels, options.stdout, options.stderr);
+  process.once('exit', () => logger.flush());
   applyLocalSettings(localSettings, env, (message) => logger.info(message));
 
   let port: number;
@@ -278,6 +279,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     };
     scheduler = new TimerScheduler(catalog.timers, store, runTimer, logger);
   } catch (err) {
+    logger.flush();
     await cleanupAfterFailure();
     if (err instanceof HostStartError || err instanceof AppLoadError) throw new HostStartError(err.message, { cause: err });
     throw new HostStartError(`The app failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -317,6 +319,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   state = 'Running';
   readyScheduler.start();
   logger.log('Host', 'debug', `Host started in ${Math.round(performance.now() - startedAt)}ms`);
+  logger.flush(); // so the caller's own output (the CLI banner) comes after the start-up log
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -347,6 +350,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         }
       }
       await azurite?.stop().catch((err: unknown) => logger.warn(`Azurite did not stop cleanly: ${describeError(err)}`));
+      logger.flush();
     })();
     return stopping;
   };

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { CoreStandIn, RegisteredFunction } from './core-standin';
 import type {
   CoreInvocationContext,
+  FunctionCallback,
   InvocationState,
   RpcInvocationResponse,
   RpcLogCategory,
@@ -43,15 +44,50 @@ export interface InvocationHandle {
   finished: Promise<void>;
 }
 
-function readOnly<T extends object>(target: T, name: string, value: unknown): T {
-  Object.defineProperty(target, name, {
-    enumerable: true,
-    get: () => value,
-    set: () => {
-      throw new TypeError(`Cannot assign to read only property '${name}'`);
-    },
-  });
-  return target;
+/** Hook context fields the worker exposes read-only (assigning throws, as in the worker). */
+class InvocationHookContext {
+  readonly #hookData: Record<string, unknown>;
+  readonly #appHookData: Record<string, unknown>;
+  readonly #invocationContext: unknown;
+
+  constructor(hookData: Record<string, unknown>, appHookData: Record<string, unknown>, invocationContext: unknown, public inputs: unknown[]) {
+    this.#hookData = hookData;
+    this.#appHookData = appHookData;
+    this.#invocationContext = invocationContext;
+  }
+
+  get hookData(): Record<string, unknown> {
+    return this.#hookData;
+  }
+  set hookData(_value: unknown) {
+    throw new TypeError("Cannot assign to read only property 'hookData'");
+  }
+  get appHookData(): Record<string, unknown> {
+    return this.#appHookData;
+  }
+  set appHookData(_value: unknown) {
+    throw new TypeError("Cannot assign to read only property 'appHookData'");
+  }
+  get invocationContext(): unknown {
+    return this.#invocationContext;
+  }
+  set invocationContext(_value: unknown) {
+    throw new TypeError("Cannot assign to read only property 'invocationContext'");
+  }
+}
+
+class PreInvocationHookContext extends InvocationHookContext {
+  functionCallback: FunctionCallback;
+
+  constructor(hookData: Record<string, unknown>, appHookData: Record<string, unknown>, context: unknown, inputs: unknown[], callback: FunctionCallback) {
+    super(hookData, appHookData, context, inputs);
+    this.functionCallback = callback;
+  }
+}
+
+class PostInvocationHookContext extends InvocationHookContext {
+  result: unknown = null;
+  error: unknown = null;
 }
 
 function newTraceParent(incoming: string | undefined): string {
@@ -128,13 +164,7 @@ export class Invoker {
     invocationContext = context;
     const hookData: Record<string, unknown> = {};
 
-    const pre = {
-      inputs: args.inputs,
-      functionCallback: fn.callback,
-    };
-    readOnly(pre, 'hookData', hookData);
-    readOnly(pre, 'appHookData', core.appHookData);
-    readOnly(pre, 'invocationContext', context);
+    const pre = new PreInvocationHookContext(hookData, core.appHookData, context, args.inputs, fn.callback);
     coreCtx.state = 'preInvocationHooks';
     try {
       for (const hook of core.hooks('preInvocation')) await hook(pre);
@@ -142,10 +172,7 @@ export class Invoker {
       coreCtx.state = undefined;
     }
 
-    const post: { inputs: unknown[]; result: unknown; error: unknown } = { inputs: pre.inputs, result: null, error: null };
-    readOnly(post, 'hookData', hookData);
-    readOnly(post, 'appHookData', core.appHookData);
-    readOnly(post, 'invocationContext', context);
+    const post = new PostInvocationHookContext(hookData, core.appHookData, context, pre.inputs);
     coreCtx.state = 'invocation';
     try {
       post.result = await invocationModel.invokeFunction(context, pre.inputs, pre.functionCallback);

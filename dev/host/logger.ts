@@ -22,15 +22,42 @@ export interface Writable {
   write(chunk: string): unknown;
 }
 
+/**
+ * Collects stdout lines written in one turn of the event loop and writes them at once: a line per
+ * request would otherwise cost a write system call per request under load.
+ */
+class BatchedWriter {
+  #chunks: string[] = [];
+  #scheduled = false;
+
+  constructor(private readonly target: Writable) {}
+
+  write(text: string): void {
+    this.#chunks.push(text);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#chunks.length === 0) return;
+    const text = this.#chunks.join('');
+    this.#chunks = [];
+    this.target.write(text);
+  }
+}
+
 export class HostLogger {
   readonly #rules: Array<{ prefix: string; level: RpcLogLevel }>;
   readonly #defaultLevel: RpcLogLevel;
   readonly #cache = new Map<string, number>();
-  readonly #out: Writable;
+  readonly #out: BatchedWriter;
   readonly #err: Writable;
 
   constructor(logLevels: Record<string, string> = {}, out: Writable = process.stdout, err: Writable = process.stderr) {
-    this.#out = out;
+    this.#out = new BatchedWriter(out);
     this.#err = err;
     let defaultLevel: RpcLogLevel = 'information';
     const rules: Array<{ prefix: string; level: RpcLogLevel }> = [];
@@ -43,6 +70,11 @@ export class HostLogger {
     rules.sort((a, b) => b.prefix.length - a.prefix.length);
     this.#rules = rules;
     this.#defaultLevel = defaultLevel;
+  }
+
+  /** Writes buffered stdout lines now (before printing directly, and before exiting). */
+  flush(): void {
+    this.#out.flush();
   }
 
   #threshold(category: string): number {
@@ -68,8 +100,12 @@ export class HostLogger {
   /** Writes without category filtering (start-up banner, request lines, fatal errors). */
   write(level: RpcLogLevel, message: string): void {
     const line = `[${new Date().toISOString()}] ${message}\n`;
-    if (ORDER[level] >= ORDER.error) this.#err.write(line);
-    else this.#out.write(line);
+    if (ORDER[level] >= ORDER.error) {
+      this.#out.flush(); // keep errors in order with what was logged before them
+      this.#err.write(line);
+    } else {
+      this.#out.write(line);
+    }
   }
 
   info(message: string): void {

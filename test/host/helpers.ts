@@ -59,3 +59,15 @@ export async function fixtureState(url: string): Promise<FixtureState> {
   const res = await fetch(`${url}/api/state`);
   return (await res.json()) as FixtureState;
 }
+
+/** Host output arrives through a pipe after the HTTP response, so log checks poll briefly. */
+export function waitForLog(host: { logs(): string }, expected: string | RegExp, timeoutMs = 3000): Promise<string> {
+  return waitFor(
+    () => {
+      const logs = host.logs();
+      return (typeof expected === 'string' ? logs.includes(expected) : expected.test(logs)) ? logs : undefined;
+    },
+    timeoutMs,
+    `log output ${String(expected)}`,
+  );
+}

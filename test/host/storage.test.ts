@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCOUNT_KEY } from '../../dev/host/azurite';
 import { spawnHost, type SpawnedHost } from '../../dev/host/spawn';
 import { STATUS_TABLE } from '../../dev/host/timer-status';
-import { BASE_ENV, fixtureState, HOST_APP, waitFor } from './helpers';
+import { BASE_ENV, fixtureState, HOST_APP, waitFor, waitForLog } from './helpers';
 
 let embedded: SpawnedHost;
 
@@ -87,7 +87,7 @@ describe('storage', () => {
         isPastDue: true,
         scheduleStatus: { last: '2020-01-01T00:00:00.000Z', next: '2021-01-01T00:00:00.000Z' },
       });
-      expect(second.logs()).toContain("Timer 'startup' is past due.");
+      await waitForLog(second, "Timer 'startup' is past due.");
     } finally {
       await second.stop();
     }
