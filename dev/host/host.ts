@@ -198,8 +198,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const detail = err instanceof FunctionTimeoutError ? err.message : describeError(err);
       logger.log(category, 'error', `Executed 'Functions.${timer.name}' (Failed, Id=${handle.invocationId}, Duration=${Math.round(performance.now() - t0)}ms)\n${detail}`);
     }
-    // Keep the timer's lock until the code has really stopped, so runs never overlap.
-    await handle.finished;
+    return { finished: handle.finished };
   };
 
   let listener: ReturnType<typeof createRequestListener> | undefined;

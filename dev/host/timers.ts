@@ -22,8 +22,12 @@ export interface TimerRun {
   reason: TimerReason;
 }
 
-/** Runs the function and resolves when its code has finished; never rejects. */
-export type RunTimerFunction = (run: TimerRun) => Promise<void>;
+/**
+ * Runs the function. Resolves once the invocation has an outcome (success, failure or
+ * functionTimeout) with `finished`, which settles when the app's code has really returned; after
+ * a timeout that can be much later. Never rejects.
+ */
+export type RunTimerFunction = (run: TimerRun) => Promise<{ finished: Promise<void> }>;
 
 function timerInfoJson(status: ScheduleStatus | null, isPastDue: boolean): string {
   return JSON.stringify({
@@ -207,11 +211,13 @@ class TimerListener {
     await this.#lock.run(async () => {
       if (this.#stopped) return;
       const status = this.#status!;
-      await this.#run({
+      const { finished } = await this.#run({
         timer: this.#timer,
         triggerJson: timerInfoJson(this.#timer.useMonitor ? status : null, reason === 'IsPastDue'),
         reason,
       });
+      // Hold the lock until the code has stopped, so runs never overlap.
+      await finished;
       // A timer that fired slightly early must not compute the same Next twice.
       const adjusted = reason === 'Timer' && status.next > invocationTime ? status.next : invocationTime;
       this.#status = { last: adjusted, next: this.#schedule.next(adjusted), lastUpdated: adjusted };
@@ -230,17 +236,29 @@ class TimerListener {
    * host never runs one timer twice at once) and does not move the schedule, like Azure.
    */
   async runManually(): Promise<void> {
-    await this.#lock.run(async () => {
-      let status: ScheduleStatus | null = null;
-      if (this.#timer.useMonitor) {
-        try {
-          status = safeStatus(await (await this.#store()).get(this.#timerName)) ?? null;
-        } catch (err) {
-          this.#logger.warn(`Timer '${this.name}': schedule status unavailable: ${describeError(err)}`);
-        }
-      }
-      await this.#run({ timer: this.#timer, triggerJson: timerInfoJson(status, false), reason: 'Manual' });
+    let outcome!: () => void;
+    const hasOutcome = new Promise<void>((resolve) => {
+      outcome = resolve;
     });
+    const locked = this.#lock.run(async () => {
+      try {
+        let status: ScheduleStatus | null = null;
+        if (this.#timer.useMonitor) {
+          try {
+            status = safeStatus(await (await this.#store()).get(this.#timerName)) ?? null;
+          } catch (err) {
+            this.#logger.warn(`Timer '${this.name}': schedule status unavailable: ${describeError(err)}`);
+          }
+        }
+        const { finished } = await this.#run({ timer: this.#timer, triggerJson: timerInfoJson(status, false), reason: 'Manual' });
+        // The caller gets its answer when the run has an outcome; the lock waits for the code.
+        outcome();
+        await finished;
+      } finally {
+        outcome();
+      }
+    });
+    await Promise.race([hasOutcome, locked]);
   }
 
   async stop(): Promise<void> {

@@ -211,6 +211,16 @@ describe('admin API', () => {
     expect(runs.at(-1)?.isPastDue).toBe(false);
   });
 
+  it('answers a run that exceeds functionTimeout once the timeout has passed', async () => {
+    const started = Date.now();
+    const res = await admin('functions/late', { method: 'POST', body: '{"input":""}' });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(202);
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(2900);
+    await waitForLog(host, /Executed 'Functions\.late' \(Failed.*\n.*Timeout value of 00:00:02 was exceeded by function: Functions\.late/);
+  });
+
   it('refuses unknown functions, HTTP functions and bodies that are not an invocation', async () => {
     expect((await admin('functions/nosuch', { method: 'POST', body: '{}' })).status).toBe(404);
     expect((await admin('functions/hello', { method: 'POST', body: '{}' })).status).toBe(400);
