@@ -5,6 +5,8 @@ import { startCloudEmulator, type AddedApplication, type CloudEmulator } from '.
 import { CredentialsRefusedError, clientSecretTokenSource } from '../../shared/rotation/credentials';
 import { GraphRequestError, graphClient, type GraphApi } from '../../shared/rotation/graph';
 import { delayBefore, parseRetryAfter, type FetchLike, type RetryOptions } from '../../shared/rotation/http';
+import { graphConnector } from '../../shared/rotation/service';
+import { cloudCatalog } from '../../shared/entra/clouds';
 import { VaultError } from '../../shared/vault/errors';
 
 let cloud: CloudEmulator;
@@ -179,5 +181,60 @@ describe('Retry-After', () => {
     expect(delayBefore(1, reply('3'), RETRY, now)).toBeUndefined();
     expect(delayBefore(2, reply(null), RETRY, now)).toBe(20);
     expect(delayBefore(10, reply(null), RETRY, now)).toBe(2000);
+  });
+});
+
+describe('endpoints per environment', () => {
+  /** Records where calls go and answers like Entra and Graph would, without a network. */
+  function recordingFetch(): { fetch: FetchLike; calls: Array<{ url: string; body: string }> } {
+    const calls: Array<{ url: string; body: string }> = [];
+    const fetch: FetchLike = async (url, init) => {
+      calls.push({ url, body: typeof init.body === 'string' ? init.body : '' });
+      const body = url.includes('/oauth2/v2.0/token') ? { access_token: 'token', expires_in: 3600 } : { value: [] };
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    return { fetch, calls };
+  }
+  const credentials = { tenantId: 'tenant-1', clientId: 'client-1', clientSecret: 'secret-1' };
+
+  it('uses the cloud of the mount\'s environment for the token and for Graph', async () => {
+    const { fetch, calls } = recordingFetch();
+    const connect = graphConnector({ catalog: () => cloudCatalog({}), fetch, retry: RETRY, sleep: async () => undefined });
+    await connect({ ...credentials, environment: 'azurechinacloud' }).applicationsByAppId('client-1');
+    expect(calls.map((c) => c.url)).toEqual([
+      'https://login.chinacloudapi.cn/tenant-1/oauth2/v2.0/token',
+      `https://microsoftgraph.chinacloudapi.cn/v1.0/applications?$filter=${encodeURIComponent("appId eq 'client-1'")}`,
+    ]);
+    expect(new URLSearchParams(calls[0]?.body).get('scope')).toBe('https://microsoftgraph.chinacloudapi.cn/.default');
+    calls.length = 0;
+    await connect({ ...credentials, environment: '' }).applicationsByAppId('client-1');
+    expect(calls[1]?.url).toMatch(/^https:\/\/graph\.microsoft\.com\/v1\.0\/applications\?/);
+  });
+
+  it('sends Graph calls to AZAUTH_GRAPH_ENDPOINT when set, still asking tokens for the cloud\'s Graph', async () => {
+    const { fetch, calls } = recordingFetch();
+    const connect = graphConnector({
+      catalog: () => cloudCatalog({ AZAUTH_GRAPH_ENDPOINT: 'https://graph.example.test/', AZURE_AUTHORITY_HOST: 'https://login.example.test' }),
+      fetch,
+      retry: RETRY,
+      sleep: async () => undefined,
+    });
+    await connect({ ...credentials, environment: 'AzureUSGovernmentCloud' }).applicationsByAppId('client-1');
+    expect(calls[0]?.url).toBe('https://login.example.test/tenant-1/oauth2/v2.0/token');
+    expect(new URLSearchParams(calls[0]?.body).get('scope')).toBe('https://graph.microsoft.us/.default');
+    expect(calls[1]?.url).toMatch(/^https:\/\/graph\.example\.test\/v1\.0\/applications\?/);
+  });
+
+  it('refuses an unknown environment with 400', () => {
+    const connect = graphConnector({ catalog: () => cloudCatalog({}), fetch: recordingFetch().fetch, retry: RETRY, sleep: async () => undefined });
+    let caught: unknown;
+    try {
+      connect({ ...credentials, environment: 'AzureGermanCloud' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(VaultError);
+    expect((caught as VaultError).status).toBe(400);
+    expect((caught as VaultError).message).toBe('err: no cloud configuration matching the name "AZUREGERMANCLOUD"');
   });
 });
