@@ -59,11 +59,19 @@ export interface RenewResult {
 export type GoneAnswer = 'invalid_token' | 'token_not_found';
 
 const MAX_CONTENDED_ATTEMPTS = 64;
+/**
+ * How long a role read at renewal serves further renewals of tokens of that role in this process.
+ * Vault re-reads the role on every renewal; a fleet of Vault Agents renewing tokens of one role would
+ * turn that into one storage read per renewal, so concurrent and back-to-back renewals share one read
+ * for a second. A role change or deletion therefore reaches renewals within a second.
+ */
+const ROLE_READ_REUSE_MS = 1000;
 
 export class TokenService {
   private readonly now: () => number;
   /** The record behind each TokenView handed out this process, so a handler needs no second read. */
   private readonly resolvedViews = new WeakMap<TokenView, ResolvedToken>();
+  private readonly roleReads = new Map<string, { readonly at: number; readonly settings: Promise<RoleTokenSettings | undefined> }>();
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -234,9 +242,23 @@ export class TokenService {
       // Token-store tokens (Vault's authRenew without a role): the TTL they were issued with.
       return { ttl: record.creationTtl, maxTtl: 0, period: record.period };
     }
-    const role = await this.deps.roles.read(record.mount, record.role.toLowerCase());
+    const role = await this.roleSettings(record.mount, record.role.toLowerCase());
     if (!role) throw badRequest(`role ${record.role} does not exist during renewal`);
     return { ttl: role.tokenTtl, maxTtl: role.tokenMaxTtl, period: role.tokenPeriod };
+  }
+
+  /** The role's token settings, read at most once per ROLE_READ_REUSE_MS per role (single flight). */
+  private roleSettings(mount: string, name: string): Promise<RoleTokenSettings | undefined> {
+    const key = `${mount}\0${name}`;
+    const now = this.now();
+    const cached = this.roleReads.get(key);
+    if (cached && now - cached.at < ROLE_READ_REUSE_MS) return cached.settings;
+    const settings = this.deps.roles.read(mount, name);
+    // A failed read is not reused: the next renewal tries storage again.
+    settings.catch(() => this.roleReads.delete(key));
+    if (this.roleReads.size > 10_000) this.roleReads.clear();
+    this.roleReads.set(key, { at: now, settings });
+    return settings;
   }
 
   // ---- revoke --------------------------------------------------------------------------------
