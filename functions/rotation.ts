@@ -14,7 +14,8 @@ import { appServices } from '../shared/services';
 export async function rotationTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   const results = await appServices().rotation.runTimer();
   for (const result of results) {
-    if (result.action === 'none' || result.action === 'waiting') continue;
+    // Only what changed something, or failed: an idle minute is silent.
+    if (result.action === 'none' || result.action === 'waiting' || result.action === 'busy' || result.action === 'backoff' || result.action === 'idle') continue;
     const line = `rotation of mount ${JSON.stringify(result.mount)}: ${result.action}${result.error ? `: ${result.error}` : ''}`;
     if (result.action === 'failed') context.warn(line);
     else context.log(line);

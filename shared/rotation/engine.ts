@@ -187,7 +187,8 @@ export class RotationEngine {
       } catch (err) {
         // A failure before the intent was recorded left no trace: note it so the retry backs off.
         const latest = await this.options.states.read(mount);
-        if (latest.state.phase === 'idle' && latest.state.lastScheduledAttemptAt !== iso(now)) await this.recordScheduledFailure(mount, latest, err);
+        const recorded = Date.parse(latest.state.lastScheduledAttemptAt);
+        if (latest.state.phase === 'idle' && !(recorded >= now.getTime())) await this.recordScheduledFailure(mount, latest, err);
         throw err;
       }
       return { mount, action: 'started' };
