@@ -6,12 +6,12 @@
 import type { TableClient } from '@azure/data-tables';
 import { EncryptionKey, requireEncryptionKey } from '../crypto/secretbox';
 import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
+import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { encodeKey } from '../storage/keys';
 import { VaultError, conflict } from '../vault/errors';
 import { mountConfigEntitySchema, type MountConfig } from './types';
 
 const ROW = 'config';
-const MAX_ATTEMPTS = 5;
 
 export interface StoredConfig {
   readonly config: MountConfig;
@@ -98,7 +98,8 @@ export class ConfigStore {
   ): Promise<MountConfig | undefined> {
     const client = await this.client();
     const partitionKey = encodeKey(mount);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
+      if (attempt > 1) await pauseBeforeRetry(attempt - 1);
       const stored = await this.get(mount);
       if (!stored && !mayCreate) return undefined;
       const next = mutate(stored?.config);

@@ -5,11 +5,11 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
+import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { encodeKey, decodeKey } from '../storage/keys';
 import { VaultError, badRequest, conflict } from '../vault/errors';
 import { storedRoleSchema, upgradeLegacyFields, type Role } from './types';
 
-const MAX_ATTEMPTS = 5;
 /** A string property holds at most 64 KiB of UTF-16, i.e. 32 Ki characters. */
 const MAX_ROLE_JSON_CHARS = 32 * 1024 - 1;
 
@@ -61,7 +61,8 @@ export class RoleStore {
     const client = await this.client();
     const partitionKey = encodeKey(mount);
     const rowKey = encodeKey(name);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
+      if (attempt > 1) await pauseBeforeRetry(attempt - 1);
       const stored = await this.get(mount, name);
       const result = mutate(stored?.role);
       const json = JSON.stringify(result.role);
