@@ -19,7 +19,12 @@ const KEY = randomBytes(32).toString('base64');
 
 beforeAll(async () => {
   azurite = await startEmbeddedAzurite();
-  tables = createTableProvider({ AzureWebJobsStorage: azurite.connectionString });
+  tables = createTableProvider({
+    AzureWebJobsStorage: azurite.connectionString,
+    AzureWebJobsStorage__tableServiceUri: undefined,
+    AzureWebJobsStorage__accountName: undefined,
+    AzureWebJobsStorage__clientId: undefined,
+  });
 });
 afterAll(async () => {
   await azurite?.stop();
