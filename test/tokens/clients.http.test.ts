@@ -146,3 +146,42 @@ describe('nothing in plain text', () => {
     expect(everything).not.toContain(jwt.split('.')[2]!);
   });
 });
+
+describe('audit log', () => {
+  it('one record per request, with principal and outcome, and secrets only as stable HMACs', async () => {
+    const role = await makeRole(env, { token_ttl: '1h' });
+    const { token, accessor } = await login(env, role);
+    const marker = randomUUID();
+    // Three requests with the same token, one with a dead token; the marker finds them in the log.
+    for (let i = 0; i < 2; i++) await env.stack.request('GET', `auth/token/lookup-self?m=${marker}`, { token });
+    await env.stack.request('POST', 'auth/token/lookup-accessor', { token: env.admin, body: { accessor } });
+    await env.stack.request('GET', `auth/token/lookup-self?m=${marker}`, { token: `hvs.${'Z'.repeat(43)}` });
+    await new Promise((r) => setTimeout(r, 300));
+
+    const records = env.stack
+      .logs()
+      .split('\n')
+      .map((line) => line.slice(line.indexOf('{')))
+      .filter((line) => line.includes('"type":"azauth.audit"'))
+      .map((line) => z.object({ path: z.string(), outcome: z.string(), status: z.number(), principal_id: z.string().nullable(), mount: z.string().nullable(), secrets: z.record(z.string(), z.string()) }).passthrough().parse(JSON.parse(line)));
+    const lookups = records.filter((r) => r.path === 'auth/token/lookup-self');
+    const mine = lookups.filter((r) => r.outcome === 'success' && r.principal_id === env.oid && r.mount === 'azure');
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    const hashes = new Set(mine.map((r) => r.secrets.client_token));
+    for (const r of records) for (const value of Object.values(r.secrets)) expect(value).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(lookups.some((r) => r.outcome === 'denied' && r.status === 403)).toBe(true);
+    const byAccessor = records.filter((r) => r.path === 'auth/token/lookup-accessor' && r.principal_id === env.oid);
+    expect(byAccessor.length).toBeGreaterThanOrEqual(1);
+    expect(byAccessor[0]!.secrets.accessor).toMatch(/^hmac-sha256:/);
+
+    // The same token always hashes the same (an operator can search for it) ...
+    expect(hashes.size).toBeGreaterThan(0);
+    const lookupHashes = mine.map((r) => r.secrets.client_token);
+    expect(new Set(lookupHashes.slice(-2)).size).toBe(1);
+    // ... and nothing in the host's whole output carries a token or an accessor in clear.
+    const logs = env.stack.logs();
+    expect(logs).not.toContain(token);
+    expect(logs).not.toContain(token.slice(4));
+    expect(logs).not.toContain(accessor);
+  });
+});
