@@ -19,6 +19,7 @@ import {
   makeRole,
   prepareMount,
   requestFrom,
+  RESOURCE,
   sleep,
   warningsOf,
   type TokenEnv,
@@ -343,6 +344,26 @@ describe('use counting and bound CIDRs', () => {
     // A client-supplied X-Forwarded-For does not help: the host appends the real address after it.
     expectPlainDenial(await requestFrom(env.stack, '127.0.0.1', 'GET', 'auth/token/lookup-self', { token, headers: { 'X-Forwarded-For': '127.0.0.2' } }));
     expectPlainDenial(await req('POST', 'auth/token/renew-self', token));
+  });
+});
+
+describe('mount disable', () => {
+  it('revokes the tokens that mount issued and only those', async () => {
+    const mount = `m${randomBytes(3).toString('hex')}`;
+    expect((await req('POST', `sys/auth/${mount}`, env.admin, { type: 'azure' })).status).toBe(204);
+    expect((await req('POST', `auth/${mount}/config`, env.admin, { tenant_id: env.tenant, resource: RESOURCE })).status).toBe(204);
+    expect((await req('POST', `auth/${mount}/role/app`, env.admin, { bound_service_principal_ids: [env.oid] })).status).toBe(204);
+    const jwt = await env.stack.emulator.entra.mintToken({ tenant: env.tenant, audience: RESOURCE, oid: env.oid });
+    const issued: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await req('POST', `auth/${mount}/login`, undefined, { role: 'app', jwt });
+      expect(res.status, res.text).toBe(200);
+      issued.push(authOf(res).client_token as string);
+    }
+    const elsewhere = await login(env, await makeRole(env));
+    expect((await req('DELETE', `sys/auth/${mount}`, env.admin)).status).toBe(204);
+    for (const token of issued) expectInvalidToken(await req('GET', 'auth/token/lookup-self', token));
+    expect((await req('GET', 'auth/token/lookup-self', elsewhere.token)).status).toBe(200);
   });
 });
 
