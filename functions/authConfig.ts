@@ -20,7 +20,7 @@ export const configFields = {
   max_retries: vInt, // ARM client retries (default 3)
   retry_delay: vDuration, // first ARM retry delay (default 4s)
   max_retry_delay: vDuration, // longest ARM retry delay (default 60s)
-  identity_token_audience: vString, // Vault Enterprise workload identity: refused as in Community edition
+  identity_token_audience: vString, // workload identity federation: the app's managed-identity token for this audience is the assertion
   identity_token_ttl: vDuration,
   rotation_schedule: vString, // standard 5-field cron, UTC
   rotation_window: vDuration, // how long after a scheduled time a missed rotation may still run (≥ 1h)

@@ -72,10 +72,11 @@ export function applyConfigWrite(current: MountConfig | undefined, input: Config
   if (next.clientSecretSealed !== '' && next.identityTokenAudience !== '') {
     throw badRequest("only one of 'client_secret' or 'identity_token_audience' can be set");
   }
-  if (next.identityTokenAudience !== '') {
-    // Vault mints a plugin identity token for this audience; that needs Vault Enterprise's identity
-    // token issuer, which this service does not have. Same answer as Vault Community edition.
-    throw badRequest('plugin workload identity not supported in Vault community edition');
+  if (next.identityTokenAudience !== '' && next.clientId === '') {
+    // Workload identity federation: the app's own managed-identity token for this audience is the
+    // client assertion of the application named by client_id, so that application must be named.
+    // (Vault Community edition refuses identity_token_audience outright; we support it.)
+    throw badRequest("identity_token_audience requires client_id: the application whose federated credential trusts this app's managed identity");
   }
 
   const effective = resolveEffectiveSettings(next, ctx.env);

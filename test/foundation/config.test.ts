@@ -224,7 +224,7 @@ describe('write refusals (400, nothing stored)', () => {
     ['non-boolean flag', { tenant_id: TENANT, resource: RESOURCE, disable_automated_rotation: 'maybe' }, /field "disable_automated_rotation": strconv.ParseBool/],
     ['object as tenant', { tenant_id: { a: 1 }, resource: RESOURCE }, /field "tenant_id"/],
     ['secret with identity audience', { tenant_id: TENANT, resource: RESOURCE, client_secret: 's', identity_token_audience: 'aud' }, "only one of 'client_secret' or 'identity_token_audience' can be set"],
-    ['identity audience (workload identity)', { tenant_id: TENANT, resource: RESOURCE, identity_token_audience: 'aud' }, 'plugin workload identity not supported in Vault community edition'],
+    ['identity audience without client_id', { tenant_id: TENANT, resource: RESOURCE, identity_token_audience: 'aud' }, "identity_token_audience requires client_id: the application whose federated credential trusts this app's managed identity"],
     ['schedule with period', { tenant_id: TENANT, resource: RESOURCE, rotation_schedule: '0 * * * *', rotation_period: '1h' }, 'mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of them can be provided'],
     ['bad cron', { tenant_id: TENANT, resource: RESOURCE, rotation_schedule: '61 * * * *' }, /^failed to parse provided rotation_schedule: /],
     ['non-standard cron', { tenant_id: TENANT, resource: RESOURCE, rotation_schedule: '@daily' }, /^failed to parse provided rotation_schedule: /],

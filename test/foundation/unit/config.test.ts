@@ -77,12 +77,15 @@ describe('applyConfigWrite', () => {
     expect(applyConfigWrite(undefined, { ...BASE, environment: 'AZUREUSGOVERNMENTCLOUD' }, ctx()).environment).toBe('AZUREUSGOVERNMENTCLOUD');
   });
 
-  it('refuses client_secret together with identity_token_audience, and WIF alone as Community edition does', () => {
+  it('refuses client_secret together with identity_token_audience, and WIF without the application it federates to', () => {
     expect(refusal(() => applyConfigWrite(undefined, { ...BASE, client_secret: 's', identity_token_audience: 'a' }, ctx()))).toBe(
       "only one of 'client_secret' or 'identity_token_audience' can be set",
     );
     expect(refusal(() => applyConfigWrite(undefined, { ...BASE, identity_token_audience: 'a' }, ctx()))).toBe(
-      'plugin workload identity not supported in Vault community edition',
+      "identity_token_audience requires client_id: the application whose federated credential trusts this app's managed identity",
+    );
+    expect(applyConfigWrite(undefined, { ...BASE, client_id: 'app', identity_token_audience: 'api://AzureADTokenExchange' }, ctx()).identityTokenAudience).toBe(
+      'api://AzureADTokenExchange',
     );
     expect(applyConfigWrite(undefined, { ...BASE, identity_token_ttl: 600 }, ctx()).identityTokenTtlSeconds).toBe(600);
   });
