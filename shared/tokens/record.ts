@@ -117,6 +117,7 @@ const jsonOf = <T extends z.ZodType>(schema: T) =>
 
 // The SDK hands numbers back as numbers, DateTime as Date; Int64 would be bigint (not used here).
 const count = z.number().int().nonnegative();
+const stringMap = z.record(z.string(), z.string());
 const entitySchema = z.object({
   rowKey: z.string(),
   token_hash: z.string().regex(/^[0-9a-f]{64}$/),
@@ -125,7 +126,7 @@ const entitySchema = z.object({
   meta: z.string().transform((text, ctx): Record<string, string> | null => {
     if (text === '') return null;
     try {
-      const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(text));
+      const parsed = stringMap.safeParse(JSON.parse(text));
       if (parsed.success) return parsed.data;
     } catch {
       // fall through
