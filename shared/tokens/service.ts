@@ -4,7 +4,7 @@
  * sealed under a server key (see batch.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { badRequest, conflict, invalidToken, permissionDenied, type VaultError } from '../vault/errors';
+import { VaultError, badRequest, conflict, invalidToken, permissionDenied } from '../vault/errors';
 import type { AuthBlock, TokenView } from '../vault/types';
 import { BatchTokenTooLarge, openBatchToken, sealBatchToken } from './batch';
 import { addressAllowed } from './cidr';
@@ -159,10 +159,25 @@ export class TokenService {
       const stored = await this.deps.store.getByToken(token);
       resolved = stored ? { token, record: stored.record, etag: stored.etag } : undefined;
     } else if (kind === 'batch') {
-      const record = openBatchToken(token, await this.deps.keys.get('batch-token'));
+      const key = await this.batchKeyIfConfigured();
+      const record = key ? openBatchToken(token, key) : undefined;
       resolved = record ? { token, record, etag: '' } : undefined;
     }
     return resolved && !isExpired(resolved.record, this.now()) ? resolved : undefined;
+  }
+
+  /**
+   * The batch-token key, or undefined when the deployment cannot have one (no AZAUTH_ENCRYPTION_KEY):
+   * then no batch token was ever issued here, and one presented is simply invalid. Storage
+   * failures still propagate (a 503, not a false "invalid token").
+   */
+  private async batchKeyIfConfigured(): Promise<Buffer | undefined> {
+    try {
+      return await this.deps.keys.get('batch-token');
+    } catch (err) {
+      if (err instanceof VaultError && err.code === 'bad_request') return undefined;
+      throw err;
+    }
   }
 
   /** A live service token by accessor (an accessor never names a batch token). */

@@ -93,10 +93,15 @@ describe('server keys', () => {
     expect(JSON.stringify(rows)).not.toContain(keys[0]!.toString('hex'));
   });
 
-  it('refuses to create a key without AZAUTH_ENCRYPTION_KEY', async () => {
+  it('refuses to create a key without AZAUTH_ENCRYPTION_KEY; a batch token is then just invalid', async () => {
     const fx = newService(core);
     const keys = createServerKeys(() => core.table(fx.stateTable), undefined);
     await expect(keys.get('batch-token')).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
+    const issued = await fx.service.issueToken({ ...login, type: 'batch' });
+    const { TokenService } = await import('../../shared/tokens/service');
+    const keyless = new TokenService({ store: fx.store, keys, system: { defaultTtl: 3600, maxTtl: 7200 }, roles: { read: async () => undefined } });
+    await expect(keyless.authenticate(issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
+    await expect(keyless.issueToken({ ...login, type: 'batch' })).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
   });
 });
 
