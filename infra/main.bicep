@@ -243,9 +243,9 @@ module monitoring 'modules/monitoring.bicep' = {
 // ---------------------------------------------------------------------------------------------
 
 module readerOnSubscriptions 'modules/rbac-reader-subscription.bicep' = [
-  for scope in filter(verifiedScopes, s => empty(s.?resourceGroupName ?? '')): {
-    name: 'azauth-reader-${uniqueString(scope.subscriptionId)}'
-    scope: subscription(scope.subscriptionId)
+  for verified in filter(verifiedScopes, s => empty(s.?resourceGroupName ?? '')): {
+    name: 'azauth-reader-${uniqueString(verified.subscriptionId)}'
+    scope: subscription(verified.subscriptionId)
     params: {
       principalId: appIdentity.outputs.principalId
     }
@@ -253,9 +253,9 @@ module readerOnSubscriptions 'modules/rbac-reader-subscription.bicep' = [
 ]
 
 module readerOnResourceGroups 'modules/rbac-reader.bicep' = [
-  for scope in filter(verifiedScopes, s => !empty(s.?resourceGroupName ?? '')): {
-    name: 'azauth-reader-${uniqueString(scope.subscriptionId, scope.?resourceGroupName ?? '')}'
-    scope: resourceGroup(scope.subscriptionId, scope.?resourceGroupName ?? '')
+  for verified in filter(verifiedScopes, s => !empty(s.?resourceGroupName ?? '')): {
+    name: 'azauth-reader-${uniqueString(verified.subscriptionId, verified.?resourceGroupName ?? '')}'
+    scope: resourceGroup(verified.subscriptionId, verified.?resourceGroupName ?? '')
     params: {
       principalId: appIdentity.outputs.principalId
     }
@@ -321,13 +321,11 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
   }
-  // The Key Vault reference resolves when the app starts: the secret and the app's read access
-  // (keyVault) must exist by then, as must its telemetry and storage roles.
+  // The Key Vault reference resolves when the app starts, so the secret must exist by then. The
+  // storage, Key Vault and monitoring modules (with their role assignments) are dependencies
+  // already, through the outputs appSettings uses.
   dependsOn: [
-    keyVault
     encryptionKey
-    monitoring
-    storage
   ]
 }
 
