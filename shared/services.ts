@@ -90,6 +90,8 @@ export function buildServices(settings: Settings): Services {
     configs,
     roles,
     revokeMountTokens: async (mount) => {
+      // Disabling starts here: this worker's logins stop using what they remember of the mount.
+      login.forgetMount(mount);
       await tokenService.revokeMountTokens(mount);
     },
     entraVerifier,

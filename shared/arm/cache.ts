@@ -4,20 +4,30 @@
  * keeps a scale set of a thousand instances logging in at once to a handful of ARM reads (ARM
  * allows about 25 reads per second per principal).
  *
- * Failures are not cached: the next caller after a failed fetch tries again.
+ * With `graceMs`, a value past its TTL is still answered for that long while one refresh runs in
+ * the background, so a busy key never makes callers wait for its reload; a value older than
+ * TTL + grace is never answered.
+ *
+ * Failures are not cached: the next caller after a failed fetch tries again (a failed background
+ * refresh drops the entry, so the next caller sees the failure rather than an ever older value).
  */
-export interface TtlCacheOptions {
+export interface TtlCacheOptions<V> {
   /** How long a loaded value is served, in milliseconds. 0 disables caching (single-flight remains). */
   readonly ttlMs: number;
+  /** How long past its TTL a value may still be answered while it is being refreshed. Default 0. */
+  readonly graceMs?: number;
   /** Upper bound on entries; the oldest are dropped first. */
   readonly maxEntries: number;
   /** Injected for tests. */
   readonly now?: () => number;
+  /** Which loaded values may be kept (default all); the others are only shared while in flight. */
+  readonly keep?: (value: V) => boolean;
 }
 
 interface Entry<V> {
   readonly value: V;
-  readonly expiresAt: number;
+  readonly freshUntil: number;
+  readonly staleUntil: number;
 }
 
 export class TtlCache<V> {
@@ -25,7 +35,7 @@ export class TtlCache<V> {
   private readonly inFlight = new Map<string, Promise<V>>();
   private readonly now: () => number;
 
-  constructor(private readonly options: TtlCacheOptions) {
+  constructor(private readonly options: TtlCacheOptions<V>) {
     this.now = options.now ?? Date.now;
   }
 
@@ -33,27 +43,25 @@ export class TtlCache<V> {
   get(key: string, load: () => Promise<V>): Promise<V> {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
-      if (entry.expiresAt > this.now()) return Promise.resolve(entry.value);
+      const now = this.now();
+      if (now < entry.freshUntil) return Promise.resolve(entry.value);
+      if (now < entry.staleUntil) {
+        if (!this.inFlight.has(key)) this.load(key, load).catch(() => this.entries.delete(key));
+        return Promise.resolve(entry.value);
+      }
       this.entries.delete(key);
     }
-    const pending = this.inFlight.get(key);
-    if (pending !== undefined) return pending;
-    const started = (async () => {
-      try {
-        const value = await load();
-        if (this.options.ttlMs > 0) this.store(key, value);
-        return value;
-      } finally {
-        this.inFlight.delete(key);
-      }
-    })();
-    this.inFlight.set(key, started);
-    return started;
+    return this.inFlight.get(key) ?? this.load(key, load);
   }
 
   /** Forgets one key (a value that must not be reused). */
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Forgets every key the predicate selects. */
+  deleteWhere(selects: (key: string) => boolean): void {
+    for (const key of [...this.entries.keys()]) if (selects(key)) this.entries.delete(key);
   }
 
   /** Drops every entry (e.g. after a configuration change). */
@@ -65,13 +73,29 @@ export class TtlCache<V> {
     return this.entries.size;
   }
 
+  private load(key: string, load: () => Promise<V>): Promise<V> {
+    const started = (async () => {
+      try {
+        const value = await load();
+        if (this.options.ttlMs > 0 && (this.options.keep?.(value) ?? true)) this.store(key, value);
+        return value;
+      } finally {
+        this.inFlight.delete(key);
+      }
+    })();
+    this.inFlight.set(key, started);
+    return started;
+  }
+
   private store(key: string, value: V): void {
+    this.entries.delete(key);
     // Map keeps insertion order, so the first key is the oldest entry.
     while (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
       this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { value, expiresAt: this.now() + this.options.ttlMs });
+    const freshUntil = this.now() + this.options.ttlMs;
+    this.entries.set(key, { value, freshUntil, staleUntil: freshUntil + (this.options.graceMs ?? 0) });
   }
 }

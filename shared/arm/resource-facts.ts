@@ -46,11 +46,14 @@ export class ArmFacts {
 
   constructor(options: ArmFactsOptions) {
     const ttlMs = options.ttlSeconds * 1000;
+    // A busy resource is refreshed in the background during the last stretch, so no login waits on
+    // ARM for it; the oldest answer given is then TTL + grace old (grace: a tenth of the TTL, ≥ 1 s).
+    const graceMs = Math.min(ttlMs, Math.max(1000, ttlMs / 10));
     const maxEntries = options.maxEntries ?? 10_000;
     const now = options.now;
-    this.facts = new TtlCache({ ttlMs, maxEntries, ...(now ? { now } : {}) });
-    this.identityPrincipals = new TtlCache({ ttlMs, maxEntries, ...(now ? { now } : {}) });
-    this.clientIds = new TtlCache({ ttlMs, maxEntries: 1000, ...(now ? { now } : {}) });
+    this.facts = new TtlCache({ ttlMs, graceMs, maxEntries, ...(now ? { now } : {}) });
+    this.identityPrincipals = new TtlCache({ ttlMs, graceMs, maxEntries, ...(now ? { now } : {}) });
+    this.clientIds = new TtlCache({ ttlMs, graceMs, maxEntries: 1000, ...(now ? { now } : {}) });
     this.apiVersions = new TtlCache({ ttlMs: 24 * 3600 * 1000, maxEntries: 1000, ...(now ? { now } : {}) });
   }
 

@@ -6,6 +6,7 @@
  * Every refusal is a VaultError whose code decides the status: malformed input 400, a binding that
  * does not hold 403, Entra/ARM/storage failing 502/503.
  */
+import { TtlCache } from '../arm/cache';
 import { ArmFacts } from '../arm/resource-facts';
 import type { ArmSession } from '../arm/resource-facts';
 import { ArmSessions } from '../arm/sessions';
@@ -56,11 +57,22 @@ export interface LoginOutcome {
   readonly tenantId: string;
 }
 
+/**
+ * How long a worker reuses the mount, role and config it read for logins. Storage reads cost as much
+ * as the token insert itself, so without this a login would cost four storage calls instead of one.
+ * A change to a role, config or mount therefore reaches logins within this time (on every instance);
+ * a role, config or mount that does not exist is never remembered, so a new one works at once.
+ */
+export const LOGIN_STATE_CACHE_MS = 1000;
+
 export class LoginService {
   /** ARM facts per resource, shared by every mount of this worker (see resource-facts.ts). */
   readonly armFacts: ArmFacts;
   private readonly armSessions = new ArmSessions();
   private catalog: CloudCatalog | undefined;
+  private readonly mountCache = new TtlCache<Mount | undefined>({ ttlMs: LOGIN_STATE_CACHE_MS, maxEntries: 1000, keep: (m) => m !== undefined });
+  private readonly roleCache = new TtlCache<Role | undefined>({ ttlMs: LOGIN_STATE_CACHE_MS, maxEntries: 10_000, keep: (r) => r !== undefined });
+  private readonly configCache = new TtlCache<MountConfig | undefined>({ ttlMs: LOGIN_STATE_CACHE_MS, maxEntries: 1000, keep: (c) => c !== undefined });
 
   constructor(private readonly deps: LoginDependencies) {
     this.armFacts = new ArmFacts({ ttlSeconds: deps.settings.AZAUTH_ARM_CACHE_TTL });
@@ -68,14 +80,19 @@ export class LoginService {
 
   async login(call: LoginCall): Promise<LoginOutcome> {
     const { mount, request } = call;
-    const mounted = await this.deps.mounts.get(mount);
+    const mounted = await this.mountCache.get(mount, () => this.deps.mounts.get(mount));
     if (!mounted || mounted.type !== 'azure') throw noHandlerFor(`auth/${mount}/login`);
 
     // 1, 2
     if (request.jwt === '') throw badRequest('jwt is required');
     if (request.role === '') throw badRequest('role is required');
+    // The config is needed from step 6 on; reading it alongside the role saves a round trip. Its
+    // failure is reported only if the login gets that far (an unknown role still answers 400).
+    const configRead = this.configCache.get(mount, () => this.deps.configs.read(mount));
+    configRead.catch(() => undefined);
     // 3: a name no role can have is unknown by definition (and must not reach a storage key).
-    const stored = isValidRoleName(request.role) ? await this.deps.roles.read(mount, request.role.toLowerCase()) : undefined;
+    const roleName = request.role.toLowerCase();
+    const stored = isValidRoleName(request.role) ? await this.roleCache.get(`${mount}\0${roleName}`, () => this.deps.roles.read(mount, roleName)) : undefined;
     if (!stored) throw badRequest(`invalid role name ${goQuote(request.role)}`);
     const role = loginRoleOf(stored);
     // 4
@@ -86,7 +103,7 @@ export class LoginService {
     const syntaxError = firstSyntaxError(request);
     if (syntaxError) throw badRequest(syntaxError);
     // 6
-    const config = await this.deps.configs.read(mount);
+    const config = await configRead;
     const effective = resolveEffectiveSettings(config, this.deps.settings);
     if (!effective.ok) throw new VaultError('internal', effective.problem);
     const cloud = this.cloud(effective.settings.cloud.name);
@@ -130,6 +147,13 @@ export class LoginService {
       boundCidrs: stored.tokenBoundCidrs,
     });
     return { auth: issued.auth, warnings: issued.warnings, principalId: claims.objectId, tenantId: claims.tenantId };
+  }
+
+  /** Forgets the mount, its config and its roles (called when the mount is being disabled). */
+  forgetMount(mount: string): void {
+    this.mountCache.delete(mount);
+    this.configCache.delete(mount);
+    this.roleCache.deleteWhere((key) => key.startsWith(`${mount}\0`));
   }
 
   private cloud(name: string): CloudEndpoints {

@@ -37,4 +37,29 @@ describe('TtlCache', () => {
     expect(await cache.get('a', async () => 'reloaded')).toBe('reloaded');
     expect(await cache.get('c', async () => 'reloaded')).toBe('c');
   });
+
+  it('answers a value past its TTL during the grace while one background refresh runs', async () => {
+    let now = 0;
+    let loads = 0;
+    const cache = new TtlCache<number>({ ttlMs: 1000, graceMs: 500, maxEntries: 10, now: () => now });
+    const load = async () => ++loads;
+    expect(await cache.get('k', load)).toBe(1);
+    now = 1200;
+    expect(await Promise.all([cache.get('k', load), cache.get('k', load)])).toEqual([1, 1]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(loads).toBe(2);
+    expect(await cache.get('k', load)).toBe(2);
+    now = 1200 + 1000 + 500; // past TTL + grace of the refreshed value: waits for a fresh load
+    expect(await cache.get('k', load)).toBe(3);
+  });
+
+  it('a failed background refresh drops the stale value', async () => {
+    let now = 0;
+    const cache = new TtlCache<string>({ ttlMs: 1000, graceMs: 500, maxEntries: 10, now: () => now });
+    await cache.get('k', async () => 'old');
+    now = 1100;
+    expect(await cache.get('k', async () => Promise.reject(new Error('down')))).toBe('old');
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(cache.get('k', async () => Promise.reject(new Error('still down')))).rejects.toThrow('still down');
+  });
 });
