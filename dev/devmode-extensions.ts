@@ -3,6 +3,7 @@
  * dev-mode facts, may seed more of the emulated cloud (a demo VM, ...), and returns lines that dev
  * mode prints after its own instructions. Add an extension to `DEV_MODE_EXTENSIONS`.
  */
+import { demoLogin } from './devmode-login';
 import type { CloudEmulator } from './emulator';
 
 export interface DevModeContext {
@@ -23,4 +24,4 @@ export interface DevModeContext {
 /** Returns lines to print (no trailing newlines); an empty list prints nothing. */
 export type DevModeExtension = (ctx: DevModeContext) => Promise<string[]>;
 
-export const DEV_MODE_EXTENSIONS: DevModeExtension[] = [];
+export const DEV_MODE_EXTENSIONS: DevModeExtension[] = [demoLogin];

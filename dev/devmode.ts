@@ -103,6 +103,8 @@ async function main(): Promise<void> {
       AZAUTH_ADMIN_TENANT_ID: adminTenantId,
       AZAUTH_ADMIN_AUDIENCE: ADMIN_AUDIENCE,
       AZAUTH_ADMIN_PRINCIPAL_IDS: adminPrincipalId,
+      // The function app's own managed identity (App Service identity endpoint), which login uses for ARM.
+      ...(await emulator.appServiceIdentity()).env,
     };
     host = await spawnHost({ appRoot: path.resolve(__dirname, '..', '..'), env: hostEnv, port });
     const adminToken = await emulator.entra.mintToken({
