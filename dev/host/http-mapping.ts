@@ -44,6 +44,7 @@ function joinValues(values: readonly string[]): string {
 }
 
 function queryMap(query: string): Record<string, string> {
+  if (query === '') return {};
   const grouped = new Map<string, string[]>();
   for (const [key, value] of new URLSearchParams(query)) {
     const list = grouped.get(key);

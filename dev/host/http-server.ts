@@ -156,7 +156,7 @@ export function createRequestListener(options: HttpFrontOptions): (req: Incoming
     }
     const fn = match.entry.target;
     info.label = fn.name;
-    const key = presentedKey(req.headers['x-functions-key'], target.query ? new URLSearchParams(target.query) : undefined);
+    const key = fn.authLevel === 'anonymous' ? undefined : presentedKey(req.headers['x-functions-key'], new URLSearchParams(target.query));
     if (!isAuthorized(keys, fn.authLevel, fn.name, key)) {
       sendEmpty(res, 401);
       return;
