@@ -7,7 +7,6 @@ import type { CoreStandIn, RegisteredFunction } from './core-standin';
 import type {
   CoreInvocationContext,
   FunctionCallback,
-  InvocationState,
   RpcInvocationResponse,
   RpcLogCategory,
   RpcLogLevel,
@@ -141,7 +140,7 @@ export class Invoker {
     const functionName = fn.metadata.name;
     let invocationContext: unknown;
 
-    const coreCtx: CoreInvocationContext & { state?: InvocationState } = {
+    const coreCtx: CoreInvocationContext = {
       invocationId,
       metadata: fn.metadata,
       state: undefined,
