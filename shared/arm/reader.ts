@@ -238,13 +238,27 @@ function errorName(err: unknown): string {
 }
 
 /**
+ * What `@azure/identity` (and msal under it) throw when no token can be had: Entra refused the
+ * client (a wrong secret surfaces as AuthenticationRequiredError) or could not be reached.
+ */
+const CREDENTIAL_ERRORS = new Set([
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'AggregateAuthenticationError',
+  'CredentialUnavailableError',
+  'ClientAuthError',
+  'ClientConfigurationError',
+  'ServerError',
+]);
+
+/**
  * Classifies a thrown error: the credential failing (the app cannot get an ARM token) names Entra;
  * a timeout, network error or HTTP failure names ARM.
  */
 export function armFailure(err: unknown, what: string): VaultError {
   if (err instanceof VaultError) return err;
   const name = errorName(err);
-  if (name === 'AuthenticationError' || name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError') {
+  if (CREDENTIAL_ERRORS.has(name)) {
     const detail = err instanceof Error ? err.message.split('\n')[0] : '';
     return new VaultError('entra_unavailable', `entra unavailable: the function app could not get an ARM access token: ${detail}`, { cause: err });
   }

@@ -17,6 +17,8 @@ const LOCATION = 'westeurope';
 
 let stack: Stack;
 let admin = '';
+/** The function app's own managed identity (the emulator's App Service identity endpoint). */
+let appIdentity = { principalId: '', tenantId: '' };
 const ids = {
   web: '',
   web2: '',
@@ -34,7 +36,11 @@ const ids = {
 
 beforeAll(async () => {
   stack = await startStack({
-    envFromEmulator: async (emulator) => (await emulator.appServiceIdentity()).env,
+    envFromEmulator: async (emulator) => {
+      const identity = await emulator.appServiceIdentity();
+      appIdentity = { principalId: identity.principalId, tenantId: identity.tenantId };
+      return identity.env;
+    },
   });
   admin = await stack.adminToken();
   const arm = stack.emulator.arm;
@@ -421,3 +427,63 @@ describe('ARM verification and its economy', () => {
     expect(errorsOf(down)).toMatch(/^entra unavailable/);
   });
 });
+
+describe("the app's own Azure credentials, in Vault's order", () => {
+  async function mountWith(mount: string, config: Record<string, unknown>): Promise<void> {
+    await write(`sys/auth/${mount}`, { type: 'azure' });
+    await write(`auth/${mount}/config`, { tenant_id: stack.emulator.defaultTenantId, resource: ARM_AUDIENCE, max_retries: 0, ...config });
+    await write(`auth/${mount}/role/vm`, { bound_service_principal_ids: '*', bound_resource_groups: RG });
+  }
+  const freshVm = async (name: string): Promise<string> =>
+    mi(stack.emulator.arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name, location: LOCATION, systemAssigned: true }).id);
+  const tokenRequests = (): number => stack.emulator.count({ service: 'entra', method: 'POST', pathIncludes: '/oauth2/v2.0/token' });
+
+  it('client_secret in the config: a client-secret credential against the cloud authority', async () => {
+    const app = stack.emulator.graph.addApplication({ displayName: 'azauth-arm-reader' });
+    await mountWith('bysecret', { client_id: app.appId, client_secret: app.password?.secretText ?? '' });
+    const before = tokenRequests();
+    const res = await login(vmLogin(await freshVm('bysecret-vm'), 'vm', { vm_name: 'bysecret-vm' }), {}, 'bysecret');
+    expect(res.status, res.text).toBe(200);
+    expect(tokenRequests()).toBe(before + 1);
+  });
+
+  it('a wrong client_secret is a 502 naming Entra, not a denial', async () => {
+    const app = stack.emulator.graph.addApplication({ displayName: 'azauth-wrong-secret' });
+    await mountWith('badsecret', { client_id: app.appId, client_secret: 'not-the-secret' });
+    const res = await login(vmLogin(await freshVm('badsecret-vm'), 'vm', { vm_name: 'badsecret-vm' }), {}, 'badsecret');
+    expect(res.status).toBe(502);
+    expect(errorsOf(res)).toMatch(/^entra unavailable: the function app could not get an ARM access token/);
+  });
+
+  it("identity_token_audience: federation with the app's own managed-identity token as the assertion", async () => {
+    const app = stack.emulator.graph.addApplication({ displayName: 'azauth-federated', withPassword: false });
+    stack.emulator.graph.addFederatedCredential(app.id, {
+      issuer: `${stack.emulator.url}/${appIdentity.tenantId}/v2.0`,
+      subject: appIdentity.principalId,
+      audiences: ['api://AzureADTokenExchange'],
+    });
+    await mountWith('federated', { client_id: app.appId, identity_token_audience: 'api://AzureADTokenExchange' });
+    const before = tokenRequests();
+    const assertionsBefore = stack.emulator.count({ service: 'identity', pathIncludes: 'AzureADTokenExchange' });
+    const res = await login(vmLogin(await freshVm('federated-vm'), 'vm', { vm_name: 'federated-vm' }), {}, 'federated');
+    expect(res.status, res.text).toBe(200);
+    expect(tokenRequests()).toBe(before + 1);
+    expect(stack.emulator.count({ service: 'identity', pathIncludes: 'AzureADTokenExchange' })).toBe(assertionsBefore + 1);
+  });
+
+  it("the app's own identity endpoint failing is a 502 naming Entra", async () => {
+    // Different retry settings give a new credential, which has no cached token yet.
+    await mountWith('noidentity', { max_retries: 1, retry_delay: 1 });
+    const jwt = await freshVm('noidentity-vm');
+    const fault = stack.emulator.faults.add({ service: 'identity', status: 503 });
+    const res = await login(vmLogin(jwt, 'vm', { vm_name: 'noidentity-vm' }), {}, 'noidentity');
+    fault.remove();
+    expect(res.status).toBe(502);
+    expect(errorsOf(res)).toMatch(/^entra unavailable: the function app could not get an ARM access token/);
+  });
+
+  it('otherwise the managed identity: the azure mount got its ARM token from the App Service identity endpoint', () => {
+    expect(stack.emulator.count({ service: 'identity', pathIncludes: 'management.azure.com' })).toBeGreaterThan(0);
+  });
+});
+
