@@ -384,6 +384,19 @@ describe('ARM verification and its economy', () => {
     expect(authOf(await login(vmLogin(other, 'vmclaims', { vm_name: 'lonely2' }))).token_type).toBe('service');
   });
 
+  it("Vault's app-id fallback: oid not on the VM, appid a user-assigned identity in a bound resource group", async () => {
+    await write('auth/azure/role/wif', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-ids' });
+    const tenant = stack.emulator.defaultTenantId;
+    const mint = (appid: string) =>
+      stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, oid: randomUUID(), appid, xms_mirid: ids.web.replace('/resourceGroups/', '/resourcegroups/') });
+    const ok = await login(vmLogin(await mint(ids.uami.clientId), 'wif'));
+    expect(ok.status, ok.text).toBe(200);
+    expect(authOf(ok).metadata).toMatchObject({ app_id: ids.uami.clientId });
+    const unknown = await login(vmLogin(await mint(randomUUID()), 'wif'));
+    expect(unknown.status).toBe(403);
+    expect(errorsOf(unknown)).toBe('neither token object id nor token app id match expected identities');
+  });
+
   it('100 concurrent logins of one VM cost one ARM read', async () => {
     const arm = stack.emulator.arm;
     const busy = arm.addVm({ subscriptionId: SUB, resourceGroup: RG, name: 'busy', location: LOCATION, systemAssigned: true });
@@ -471,9 +484,20 @@ describe("the app's own Azure credentials, in Vault's order", () => {
     expect(stack.emulator.count({ service: 'identity', pathIncludes: 'AzureADTokenExchange' })).toBe(assertionsBefore + 1);
   });
 
+  it('retries follow max_retries: one ARM 500 is absorbed with max_retries=1', async () => {
+    await mountWith('retrying', { max_retries: 1, retry_delay: 1, max_retry_delay: 1 });
+    const jwt = await freshVm('retrying-vm');
+    const fault = stack.emulator.faults.add({ service: 'arm', pathIncludes: '/virtualMachines/retrying-vm', status: 500, times: 1 });
+    const res = await login(vmLogin(jwt, 'vm', { vm_name: 'retrying-vm' }), {}, 'retrying');
+    fault.remove();
+    expect(res.status, res.text).toBe(200);
+    expect(fault.fired).toBe(1);
+    expect(stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachines/retrying-vm' })).toBe(2);
+  });
+
   it("the app's own identity endpoint failing is a 502 naming Entra", async () => {
-    // Different retry settings give a new credential, which has no cached token yet.
-    await mountWith('noidentity', { max_retries: 1, retry_delay: 1 });
+    // msal keeps managed-identity tokens process-wide per scope: another cloud's ARM scope has none yet.
+    await mountWith('noidentity', { environment: 'AzureUSGovernmentCloud' });
     const jwt = await freshVm('noidentity-vm');
     const fault = stack.emulator.faults.add({ service: 'identity', status: 503 });
     const res = await login(vmLogin(jwt, 'vm', { vm_name: 'noidentity-vm' }), {}, 'noidentity');
