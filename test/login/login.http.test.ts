@@ -206,6 +206,14 @@ describe('Vault processing order and texts (§4.3)', () => {
     expect(await tokenCount()).toBe(before);
   });
 
+  it("a mount without tenant or resource anywhere answers Vault's text (the deployment's mistake: 500)", async () => {
+    await write('sys/auth/unconfigured', { type: 'azure' });
+    await write('auth/unconfigured/role/svc', { bound_service_principal_ids: ids.webOid });
+    const res = await login({ role: 'svc', jwt: await mi(ids.web) }, {}, 'unconfigured');
+    expect(res.status).toBe(500);
+    expect(errorsOf(res)).toBe('tenant_id is required');
+  });
+
   it('unknown mount is 404; GET on login is 405', async () => {
     const res = await login({ role: 'svc', jwt: 'x' }, {}, 'nosuchmount');
     expect(res.status).toBe(404);
