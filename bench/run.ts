@@ -24,6 +24,7 @@ import { benchHost, type BenchRow } from './host';
 
 const CONCURRENCIES = [1, 16, 64] as const;
 const WARMUP_MS = 700;
+const GLOBAL_WARMUP_MS = 1500;
 const CASE_MS = 3000;
 const RAW_MS = 2000;
 /** Short, so the run sees several cache periods; the product default is 60 s. */
@@ -212,6 +213,8 @@ const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? val
 async function main(): Promise<void> {
   const root = repoRoot();
   const startedAt = performance.now();
+  // The machine may be shared: the 1-minute load average before the run tells how busy it was.
+  const loadBefore = os.loadavg()[0] ?? Number.NaN;
   const lines: string[] = [];
   const log = (text: string): void => {
     process.stdout.write(`${text}\n`);
@@ -268,6 +271,14 @@ async function main(): Promise<void> {
       ['batch token (role bound by principal)', 'batch'],
       ['service token, ARM-bound VM role (warm cache)', 'arm'],
     ];
+    // One warm-up of every path first (JIT, connection pools, table creation, the ARM session), so the
+    // first case measured does not carry the process's start-up; each case still warms up itself.
+    for (const [, role] of cases) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      const body = bodyFor(role);
+      await drive(16, GLOBAL_WARMUP_MS, async () => (await putJson(agent, url, body)) === 200);
+      agent.destroy();
+    }
     for (const [name, role] of cases) {
       for (const concurrency of CONCURRENCIES) {
         const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -311,10 +322,13 @@ async function main(): Promise<void> {
   const armPerTtl = armSeconds > 0 ? armReads / (armSeconds / ARM_CACHE_TTL_SECONDS) : Number.NaN;
 
   lines.push('# Benchmark results', '');
-  lines.push(`Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.`);
+  lines.push(
+    `Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ` +
+      `1-minute load average ${fmt(loadBefore, 2)} before the run (other work on the machine skews every figure).`,
+  );
   lines.push(
     `Closed-loop load over keep-alive HTTP from the bench process; host = local Functions host (child process, built app);`,
-    `Azurite Table service in its own process (in memory); cloud emulator in the bench process. ${CASE_MS / 1000} s per case after ${WARMUP_MS} ms warm-up.`,
+    `Azurite Table service in its own process (in memory); cloud emulator in the bench process. ${CASE_MS / 1000} s per case after ${WARMUP_MS} ms warm-up, and ${GLOBAL_WARMUP_MS} ms per role at c16 before the first case.`,
     '',
   );
   lines.push('## Logins', '', '| case | concurrency | logins/s | p50 ms | p99 ms | failures |', '|---|---:|---:|---:|---:|---:|');
