@@ -370,6 +370,62 @@ describe('bindings: whole segments, claims agree with the request (issue 4 item 
   });
 });
 
+describe("the rest of Vault's resource checks (§4.4), over HTTP", () => {
+  it('without resource bindings the names are not checked (Vault), only copied to metadata', async () => {
+    const auth = authOf(await login(vmLogin(await mi(ids.web), 'svc', { vm_name: 'web2' })));
+    expect(auth.metadata).toMatchObject({ vm_name: 'web2' });
+  });
+
+  it('both lists "*" is refused even with resource bindings', async () => {
+    await write('auth/azure/role/starstar', { bound_service_principal_ids: '*', bound_group_ids: '*', bound_resource_groups: RG });
+    const res = await login(vmLogin(await mi(ids.web), 'starstar'));
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toBe("expected specific bound_group_ids or bound_service_principal_ids; both cannot be empty or '*'");
+  });
+
+  it('subscription_id and resource_group_name are required (400); a named resource is required', async () => {
+    const jwt = await mi(ids.web);
+    const missing = await login({ role: 'vm', jwt, subscription_id: SUB, vm_name: 'web' });
+    expect(missing.status).toBe(400);
+    expect(errorsOf(missing)).toBe('subscription_id and resource_group_name are required');
+    // managed-identity tokens carry appid, so Vault goes on and fails the resource-group check
+    const unnamed = await login({ role: 'vm', jwt, subscription_id: SUB, resource_group_name: RG });
+    expect(unnamed.status).toBe(403);
+    expect(errorsOf(unnamed)).toBe('provided resource_id does not match resource_group_name');
+  });
+
+  it('bound_scale_sets: resource_id logins and other scale sets are refused', async () => {
+    const site = await mi(ids.site);
+    const res = await login({ role: 'scale', jwt: site, subscription_id: SUB, resource_group_name: RG, resource_id: ids.site });
+    expect(errorsOf(res)).toBe('scale set requires the vmss_name field to be set');
+    await write('auth/azure/role/poolonly', { bound_service_principal_ids: '*', bound_scale_sets: 'pool' });
+    const flexible = await mi(ids.flexMember, { identity: ids.flexUami });
+    const other = await login(vmLogin(flexible, 'poolonly', { vm_name: '', vmss_name: 'flex' }));
+    expect(other.status).toBe(403);
+    expect(errorsOf(other)).toBe('scale set not authorized');
+  });
+
+  it('bound_resource_groups and resource_id placement', async () => {
+    await write('auth/azure/role/otherrg', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-elsewhere' });
+    const rg = await login(vmLogin(await mi(ids.web), 'otherrg'));
+    expect(rg.status).toBe(403);
+    expect(errorsOf(rg)).toBe('resource group not authorized');
+    const site = await mi(ids.site);
+    const misplaced = await login({ role: 'vm', jwt: site, subscription_id: SUB, resource_group_name: 'rg-ids', resource_id: ids.site });
+    expect(errorsOf(misplaced)).toBe('provided resource_id does not match resource_group_name');
+  });
+
+  it('a resource without any identity: Vault\'s "did not return identity information"', async () => {
+    const arm = stack.emulator.arm;
+    const bare = arm.addResource({ id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/bare`, location: LOCATION, systemAssigned: true });
+    const jwt = await mi(bare.id);
+    arm.detachIdentity(bare.id, 'system');
+    const res = await login({ role: 'vm', jwt, subscription_id: SUB, resource_group_name: RG, resource_id: bare.id });
+    expect(res.status).toBe(403);
+    expect(errorsOf(res)).toBe('client did not return identity information');
+  });
+});
+
 describe('ARM verification and its economy', () => {
   it('arm mode: an oid no longer attached to the VM is refused (fresh VM, no cache)', async () => {
     const arm = stack.emulator.arm;
