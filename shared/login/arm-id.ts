@@ -92,13 +92,6 @@ export function parseArmResourceId(text: string): ArmIdParse {
   };
 }
 
-/** Parses or answers undefined. */
-export function tryParseArmResourceId(text: string | undefined): ArmResourceId | undefined {
-  if (text === undefined || text === '') return undefined;
-  const parsed = parseArmResourceId(text);
-  return parsed.ok ? parsed.id : undefined;
-}
-
 export const sameName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** Two ids denote the same resource (ARM ids compare without regard to case). */
@@ -114,7 +107,6 @@ export function isOfType(id: ArmResourceId, fullType: string): boolean {
 export const VM_TYPE = 'Microsoft.Compute/virtualMachines';
 export const VMSS_TYPE = 'Microsoft.Compute/virtualMachineScaleSets';
 export const VMSS_INSTANCE_TYPE = 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines';
-export const UAMI_TYPE = 'Microsoft.ManagedIdentity/userAssignedIdentities';
 
 /** Azure names the members of a flexible scale set `<scale set>_<8 hex digits>`. */
 const FLEXIBLE_SUFFIX = /^[0-9a-f]{8}$/i;
@@ -124,9 +116,4 @@ export function isFlexibleMemberName(vmName: string, vmss: string): boolean {
   if (vmName.length !== vmss.length + 9) return false;
   if (!sameName(vmName.slice(0, vmss.length), vmss) || vmName[vmss.length] !== '_') return false;
   return FLEXIBLE_SUFFIX.test(vmName.slice(vmss.length + 1));
-}
-
-/** The id of a user-assigned identity, as ARM writes it; used to build GET paths. */
-export function resourceGroupPath(subscriptionId: string, resourceGroup: string): string {
-  return `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}`;
 }

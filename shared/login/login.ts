@@ -7,12 +7,11 @@
  * does not hold 403, Entra/ARM/storage failing 502/503.
  */
 import { TtlCache } from '../arm/cache';
-import { ArmFacts } from '../arm/resource-facts';
-import type { ArmSession } from '../arm/resource-facts';
+import { ArmFacts, type ArmSession } from '../arm/resource-facts';
 import { ArmSessions } from '../arm/sessions';
 import { scopeFor } from '../arm/credentials';
 import { resolveEffectiveSettings, type FallbackSettings } from '../config/effective';
-import type { MountConfig } from '../config/types';
+import { CONFIG_DEFAULTS, type MountConfig } from '../config/types';
 import { cloudCatalog, type CloudCatalog, type CloudEndpoints } from '../entra/clouds';
 import type { EntraTokenExpectation, VerifiedEntraToken } from '../entra/verify';
 import type { Mount } from '../mounts/types';
@@ -113,6 +112,7 @@ export class LoginService {
       audience: effective.settings.resource,
       cloud,
     });
+    // 9
     const claims = loginClaimsOf(verified);
     if (claims.objectId === '') throw new VaultError('permission_denied', 'token has no oid claim: the calling principal cannot be identified');
     // 10
@@ -176,9 +176,9 @@ export class LoginService {
       managedIdentityClientId: this.deps.settings.AZAUTH_MANAGED_IDENTITY_CLIENT_ID,
       endpoint: cloud.armEndpoint,
       scope: scopeFor(cloud.armAudience),
-      maxRetries: config?.maxRetries ?? 3,
-      retryDelaySeconds: config?.retryDelaySeconds ?? 4,
-      maxRetryDelaySeconds: config?.maxRetryDelaySeconds ?? 60,
+      maxRetries: config?.maxRetries ?? CONFIG_DEFAULTS.maxRetries,
+      retryDelaySeconds: config?.retryDelaySeconds ?? CONFIG_DEFAULTS.retryDelaySeconds,
+      maxRetryDelaySeconds: config?.maxRetryDelaySeconds ?? CONFIG_DEFAULTS.maxRetryDelaySeconds,
     });
   }
 }

@@ -1,27 +1,17 @@
 /**
- * The login request: Vault's field schema (all strings; real clients send absent values as "")
- * and their help texts, as `path_login.go` declares them.
+ * The login request: Vault's field schema (all strings; real clients send absent values as ""),
+ * with each field's help as `path_login.go` declares it.
  */
 import { vString } from '../vault/fields';
 
 export const LOGIN_FIELDS = {
-  role: vString,
-  jwt: vString,
-  subscription_id: vString,
-  resource_group_name: vString,
-  vm_name: vString,
-  vmss_name: vString,
-  resource_id: vString,
-};
-
-export const LOGIN_FIELD_HELP: Readonly<Record<keyof typeof LOGIN_FIELDS, string>> = {
-  role: 'The token role (case-insensitive).',
-  jwt: 'A signed JWT: an Entra access token of a managed identity.',
-  subscription_id: 'The subscription ID of the calling resource.',
-  resource_group_name: 'The resource group of the calling resource.',
-  vm_name: 'The name of the calling virtual machine. Ignored when vmss_name is given.',
-  vmss_name: 'The name of the calling virtual machine scale set. Wins over vm_name.',
-  resource_id: 'The full ARM id of any calling resource with a managed identity. Ignored when vm_name or vmss_name is given.',
+  role: vString, // the role to log in with (case-insensitive); required
+  jwt: vString, // an Entra access token of a managed identity; required
+  subscription_id: vString, // subscription of the calling resource
+  resource_group_name: vString, // resource group of the calling resource
+  vm_name: vString, // name of the calling VM; ignored when vmss_name is given
+  vmss_name: vString, // name of the calling scale set; wins over vm_name
+  resource_id: vString, // ARM id of any calling resource; ignored when vm_name or vmss_name is given
 };
 
 /** The login fields with absent ones as "", as the handler works with them. */
