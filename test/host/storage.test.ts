@@ -49,13 +49,16 @@ describe('storage', () => {
     const row = await waitFor(
       async () => {
         try {
-          return await table.getEntity<Record<string, string>>('embedded-host', 'Host.Functions.startup');
+          // The row is first written at start-up with Last = 0001-01-01 and rewritten after the
+          // runOnStartup run; wait for the second write.
+          const row = await table.getEntity<Record<string, string>>('embedded-host', 'Host.Functions.startup');
+          return Date.parse(row.Last ?? '') > 0 ? row : undefined;
         } catch {
           return undefined;
         }
       },
       5000,
-      'the startup timer status row',
+      'the startup timer status row after the runOnStartup run',
     );
     expect(Date.parse(row.Last!)).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z')); // the runOnStartup run
     expect(row.Next).toMatch(/^\d{4}-01-01T00:00:00\.000Z$/);
