@@ -15,7 +15,7 @@ import { CONFIG_DEFAULTS, type MountConfig } from '../config/types';
 import { cloudCatalog, type CloudCatalog, type CloudEndpoints } from '../entra/clouds';
 import type { EntraTokenExpectation, VerifiedEntraToken } from '../entra/verify';
 import type { Mount } from '../mounts/types';
-import { addressAllowed } from '../roles/cidr';
+import { addressAllowed } from '../net/cidr';
 import { isValidRoleName } from '../roles/names';
 import type { Role } from '../roles/types';
 import type { Settings } from '../settings';
@@ -95,7 +95,7 @@ export class LoginService {
     if (!stored) throw badRequest(`invalid role name ${goQuote(request.role)}`);
     const role = loginRoleOf(stored);
     // 4
-    if (role.tokenBoundCidrs.length > 0 && !addressAllowed(unmappedAddress(call.remoteAddress), role.tokenBoundCidrs)) {
+    if (role.tokenBoundCidrs.length > 0 && !addressAllowed(role.tokenBoundCidrs, unmappedAddress(call.remoteAddress))) {
       throw permissionDenied();
     }
     // 5

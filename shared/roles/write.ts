@@ -5,7 +5,7 @@
  */
 import { badRequest } from '../vault/errors';
 import { formatGoDuration } from '../vault/goDuration';
-import { invalidCidrMessage, parseCidr } from './cidr';
+import { invalidCidrMessage, parseCidr } from '../net/cidr';
 import { RESOURCE_VERIFICATIONS, hasResourceBinding, newRole, pinsSpecificIds, type ResourceVerification, type Role, type RoleTokenType } from './types';
 
 /** The request's fields after Vault field parsing; a key is present only when the request sent it. */

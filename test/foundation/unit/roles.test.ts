@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressAllowed, parseCidr } from '../../../shared/roles/cidr';
+import { addressAllowed, parseCidr } from '../../../shared/net/cidr';
 import { canonicalRoleName, isValidRoleName } from '../../../shared/roles/names';
 import { newRole, roleReadData, storedRoleSchema, upgradeLegacyFields } from '../../../shared/roles/types';
 import { BINDING_RULE_MESSAGE, applyRoleWrite, parsePolicies, type RoleWriteInput } from '../../../shared/roles/write';
@@ -191,13 +191,16 @@ describe('cidr', () => {
   });
 
   it('checks addresses against blocks', () => {
-    expect(addressAllowed('10.2.3.4', ['10.0.0.0/8'])).toBe(true);
-    expect(addressAllowed('11.2.3.4', ['10.0.0.0/8'])).toBe(false);
-    expect(addressAllowed('10.9.9.9', ['10.1.2.3/8'])).toBe(true);
-    expect(addressAllowed('127.0.0.1', ['127.0.0.1'])).toBe(true);
-    expect(addressAllowed(undefined, ['10.0.0.0/8'])).toBe(false);
-    expect(addressAllowed(undefined, [])).toBe(true);
-    expect(addressAllowed('2001:db8::5', ['2001:db8::/32'])).toBe(true);
+    expect(addressAllowed(['10.0.0.0/8'], '10.2.3.4')).toBe(true);
+    expect(addressAllowed(['10.0.0.0/8'], '11.2.3.4')).toBe(false);
+    expect(addressAllowed(['10.1.2.3/8'], '10.9.9.9')).toBe(true);
+    expect(addressAllowed(['127.0.0.1'], '127.0.0.1')).toBe(true);
+    expect(addressAllowed(['10.0.0.0/8'], undefined)).toBe(false);
+    expect(addressAllowed([], undefined)).toBe(true);
+    expect(addressAllowed(['2001:db8::/32'], '2001:db8::5')).toBe(true);
+    expect(addressAllowed(['10.0.0.0/8'], '::ffff:10.2.3.4')).toBe(true);
+    expect(addressAllowed(['2001:db8::/32'], '[2001:db8::5]')).toBe(true);
+    expect(addressAllowed(['10.0.0.0/8'], 'not-an-ip')).toBe(false);
   });
 });
 
