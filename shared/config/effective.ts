@@ -1,12 +1,17 @@
 /**
  * The settings a mount actually uses: its stored config, with the app settings `AZURE_TENANT_ID`,
  * `AZURE_AD_RESOURCE` and `AZURE_ENVIRONMENT` filling what the config leaves empty (config wins, as
- * in Vault's plugin since v0.24), and the endpoint overrides for private clouds and the emulator.
+ * in Vault's plugin since v0.24). The cloud comes from the one catalogue in shared/entra/clouds.ts;
+ * where its endpoints are overridden is decided there too (`cloudCatalog`).
  */
+import { UnknownCloudError, cloudNameOf, standardCloud, type CloudEndpoints } from '../entra/clouds';
 import type { Settings } from '../settings';
-import { cloudByName, unknownCloudMessage, type CloudEndpoints } from './clouds';
 import type { MountConfig } from './types';
 
+/**
+ * The app settings a mount falls back on. The endpoint overrides are not read here, but they travel
+ * with these: the callers build their cloud catalogue (`cloudCatalog`) from the same object.
+ */
 export type FallbackSettings = Pick<
   Settings,
   'AZURE_TENANT_ID' | 'AZURE_AD_RESOURCE' | 'AZURE_ENVIRONMENT' | 'AZURE_AUTHORITY_HOST' | 'AZAUTH_ARM_ENDPOINT' | 'AZAUTH_GRAPH_ENDPOINT'
@@ -18,14 +23,6 @@ export interface EffectiveAzureSettings {
   readonly resource: string;
   /** The named cloud with its standard endpoints. */
   readonly cloud: CloudEndpoints;
-  /**
-   * Endpoints to call: the cloud's, replaced by `AZURE_AUTHORITY_HOST`, `AZAUTH_ARM_ENDPOINT` and
-   * `AZAUTH_GRAPH_ENDPOINT` when set. Whether an override is acceptable (https, or loopback http) is
-   * checked by the code that calls it.
-   */
-  readonly endpoints: { readonly authorityHost: string; readonly resourceManager: string; readonly graph: string };
-  readonly clientId: string;
-  readonly hasClientSecret: boolean;
 }
 
 export type EffectiveSettingsResult = { ok: true; settings: EffectiveAzureSettings } | { ok: false; problem: string };
@@ -37,24 +34,10 @@ export function resolveEffectiveSettings(config: MountConfig | undefined, env: F
   const resource = config?.resource || env.AZURE_AD_RESOURCE || '';
   if (!resource) return { ok: false, problem: 'resource is required' };
   const environment = config?.environment || env.AZURE_ENVIRONMENT || '';
-  const cloud = cloudByName(environment);
-  if (!cloud) return { ok: false, problem: unknownCloudMessage(environment) };
-  return {
-    ok: true,
-    settings: {
-      tenantId,
-      resource,
-      cloud,
-      endpoints: {
-        authorityHost: withTrailingSlash(env.AZURE_AUTHORITY_HOST ?? cloud.authorityHost),
-        resourceManager: withoutTrailingSlash(env.AZAUTH_ARM_ENDPOINT ?? cloud.resourceManager),
-        graph: withoutTrailingSlash(env.AZAUTH_GRAPH_ENDPOINT ?? cloud.graph),
-      },
-      clientId: config?.clientId ?? '',
-      hasClientSecret: (config?.clientSecretSealed ?? '') !== '',
-    },
-  };
+  try {
+    return { ok: true, settings: { tenantId, resource, cloud: standardCloud(cloudNameOf(environment)) } };
+  } catch (err) {
+    if (err instanceof UnknownCloudError) return { ok: false, problem: `err: ${err.message}` };
+    throw err;
+  }
 }
-
-const withTrailingSlash = (url: string): string => (url.endsWith('/') ? url : `${url}/`);
-const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '');

@@ -66,14 +66,14 @@ const CLOUDS: Readonly<Record<CloudName, CloudEndpoints>> = {
 };
 
 /**
- * An environment name none of the clouds has. `message` is Vault's wording minus its `err: ` prefix;
- * `upperName` is the name as Vault quotes it (upper-cased).
+ * An environment name none of the clouds has. `message` is Vault's wording minus its `err: ` prefix
+ * (Go's %q of the upper-cased name); `upperName` is the name as Vault quotes it.
  */
 export class UnknownCloudError extends Error {
   readonly upperName: string;
   constructor(requested: string) {
     const upperName = requested.toUpperCase();
-    super(`no cloud configuration matching the name "${upperName}"`);
+    super(`no cloud configuration matching the name ${JSON.stringify(upperName)}`);
     this.name = 'UnknownCloudError';
     this.upperName = upperName;
   }
@@ -96,6 +96,11 @@ export function cloudNameOf(requested: string | undefined): CloudName {
   const found = CLOUD_NAMES.find((name) => name.toLowerCase() === wanted.toLowerCase());
   if (!found) throw new UnknownCloudError(wanted);
   return found;
+}
+
+/** A cloud's own endpoints, without the override settings (those apply through `cloudCatalog`). */
+export function standardCloud(name: CloudName): CloudEndpoints {
+  return CLOUDS[name];
 }
 
 /** True for 127.0.0.0/8, ::1 (also IPv4-mapped) and the name `localhost`. */

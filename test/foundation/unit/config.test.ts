@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudByName } from '../../../shared/config/clouds';
+import { cloudCatalog, cloudNameOf, standardCloud } from '../../../shared/entra/clouds';
 import { resolveEffectiveSettings, type FallbackSettings } from '../../../shared/config/effective';
 import { nextRotation, parseRotationSchedule } from '../../../shared/config/rotation';
 import { newMountConfig, type MountConfig } from '../../../shared/config/types';
@@ -188,10 +188,14 @@ describe('rotation schedule', () => {
 
 describe('clouds and effective settings', () => {
   it('knows the three clouds case-insensitively, "" is public', () => {
-    expect(cloudByName('')?.name).toBe('AzurePublicCloud');
-    expect(cloudByName('azurechinacloud')?.authorityHost).toBe('https://login.chinacloudapi.cn/');
-    expect(cloudByName('AzureUSGovernmentCloud')?.graph).toBe('https://graph.microsoft.us');
-    expect(cloudByName('AzureGermanCloud')).toBeUndefined();
+    expect(standardCloud(cloudNameOf('')).name).toBe('AzurePublicCloud');
+    expect(standardCloud(cloudNameOf('azurechinacloud')).authorityHost).toBe('https://login.chinacloudapi.cn');
+    expect(standardCloud(cloudNameOf('AzureUSGovernmentCloud')).graphEndpoint).toBe('https://graph.microsoft.us');
+    expect(() => cloudNameOf('AzureGermanCloud')).toThrow('no cloud configuration matching the name "AZUREGERMANCLOUD"');
+    expect(resolveEffectiveSettings(undefined, { ...NO_ENV, AZURE_TENANT_ID: 't', AZURE_AD_RESOURCE: 'r', AZURE_ENVIRONMENT: 'AzureGermanCloud' })).toEqual({
+      ok: false,
+      problem: 'err: no cloud configuration matching the name "AZUREGERMANCLOUD"',
+    });
   });
 
   it('prefers config over env, and env over nothing', () => {
@@ -201,18 +205,12 @@ describe('clouds and effective settings', () => {
     expect(resolveEffectiveSettings(undefined, NO_ENV)).toEqual({ ok: false, problem: 'tenant_id is required' });
   });
 
-  it('applies endpoint overrides', () => {
-    const result = resolveEffectiveSettings(undefined, {
-      ...NO_ENV,
-      AZURE_TENANT_ID: 't',
-      AZURE_AD_RESOURCE: 'r',
-      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9999',
-      AZAUTH_ARM_ENDPOINT: 'https://127.0.0.1:9999/',
-    });
-    expect(result.ok && result.settings.endpoints).toEqual({
-      authorityHost: 'https://127.0.0.1:9999/',
-      resourceManager: 'https://127.0.0.1:9999',
-      graph: 'https://graph.microsoft.com',
+  it('applies endpoint overrides (the cloud catalogue the callers build from the same settings)', () => {
+    const cloud = cloudCatalog({ ...NO_ENV, AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9999', AZAUTH_ARM_ENDPOINT: 'https://127.0.0.1:9999/' }).cloud('');
+    expect({ authorityHost: cloud.authorityHost, armEndpoint: cloud.armEndpoint, graphEndpoint: cloud.graphEndpoint }).toEqual({
+      authorityHost: 'https://127.0.0.1:9999',
+      armEndpoint: 'https://127.0.0.1:9999',
+      graphEndpoint: 'https://graph.microsoft.com',
     });
   });
 });
