@@ -12,6 +12,8 @@ export interface DevModeContext {
   readonly vaultAddr: string;
   /** The admin credential printed as VAULT_TOKEN (an Entra access token). */
   readonly adminToken: string;
+  /** The root token printed as `Root Token:` (a non-expiring `hvs.` token with the root policy). */
+  readonly rootToken: string;
   /** Tenant and subscription the printed commands configure the `azure` mount and its role for. */
   readonly demoTenantId: string;
   readonly demoSubscriptionId: string;

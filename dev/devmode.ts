@@ -1,17 +1,18 @@
 /**
  * Dev mode (`npm start`), the counterpart of `vault server -dev`: starts the local cloud emulator,
  * the local Functions host with embedded in-memory Azurite, and an admin tenant and principal, then
- * prints VAULT_ADDR, an admin credential and ready-to-paste commands. Everything is in memory and
- * gone on exit. Settings: PORT (default 8200, Vault's port), AZAUTH_DEV_QUIET=1 to hide host logs.
+ * prints VAULT_ADDR, two admin credentials (an Entra access token and, as Vault's dev server does, a
+ * root token) and ready-to-paste commands. Everything is in memory and gone on exit.
+ * Settings: PORT (default 8200, Vault's port), AZAUTH_DEV_QUIET=1 to hide host logs.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { createRootToken } from '../shared/tokens/root';
 import { startCloudEmulator, type CloudEmulator } from './emulator';
 import { spawnHost, type SpawnedHost } from './host/spawn';
 import { DEV_MODE_EXTENSIONS, type DevModeContext } from './devmode-extensions';
+import { ADMIN_AUDIENCE, emulatorAppSettings, hostStorageConnectionString, seedAdmin } from './devmode-stack';
 
 const DEFAULT_PORT = 8200;
-const ADMIN_AUDIENCE = 'api://azauth-admin';
 const ADMIN_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 /** The subscription the demo role is bound to; the emulator's demo world uses the same one. */
 export const DEMO_SUBSCRIPTION_ID = '3f9c1a2b-5d4e-4f60-8a7b-9c0d1e2f3a4b';
@@ -50,6 +51,11 @@ export function instructions(ctx: DevModeContext, emulator: Pick<CloudEmulator, 
     '',
     `VAULT_TOKEN is an admin credential: an Entra access token minted by the emulator (tenant ${adminTenantOf(ctx)},`,
     `audience ${ADMIN_AUDIENCE}), valid ${ADMIN_TOKEN_LIFETIME_SECONDS / 3600} h. Restart dev mode for a new one.`,
+    '',
+    `Root Token: ${ctx.rootToken}`,
+    '',
+    'The root token is an admin credential too, as `vault server -dev` prints one: a token of this',
+    'service with the root policy that does not expire. It works as VAULT_TOKEN or X-Vault-Token.',
     '',
     'Check it is up:',
     '',
@@ -90,33 +96,26 @@ async function main(): Promise<void> {
     await emulator.stop();
   };
   try {
-    const adminTenantId = emulator.entra.addTenant();
-    const adminPrincipalId = randomUUID();
+    const admin = seedAdmin(emulator);
     const hostEnv: Record<string, string | undefined> = {
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
-      AZURE_AUTHORITY_HOST: emulator.url,
-      AZAUTH_ARM_ENDPOINT: emulator.url,
-      AZAUTH_GRAPH_ENDPOINT: emulator.url,
-      // Fresh per run: the storage is in memory too, so nothing sealed outlives it.
-      AZAUTH_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      AZAUTH_ADMIN_TENANT_ID: adminTenantId,
-      AZAUTH_ADMIN_AUDIENCE: ADMIN_AUDIENCE,
-      AZAUTH_ADMIN_PRINCIPAL_IDS: adminPrincipalId,
+      ...emulatorAppSettings(emulator, admin),
       // The function app's own managed identity (App Service identity endpoint), which login uses for ARM.
       ...(await emulator.appServiceIdentity()).env,
     };
     host = await spawnHost({ appRoot: path.resolve(__dirname, '..', '..'), env: hostEnv, port });
     const adminToken = await emulator.entra.mintToken({
-      tenant: adminTenantId,
+      tenant: admin.tenantId,
       audience: ADMIN_AUDIENCE,
-      oid: adminPrincipalId,
+      oid: admin.principalId,
       lifetimeSeconds: ADMIN_TOKEN_LIFETIME_SECONDS,
     });
+    // Written into the host's own storage with the host's settings, so the host accepts it as any token it issued.
+    const rootToken = await createRootToken({ ...hostEnv, AzureWebJobsStorage: hostStorageConnectionString(host, hostEnv) });
     const ctx: DevModeContext = {
       emulator,
       vaultAddr: host.url,
       adminToken,
+      rootToken,
       demoTenantId: emulator.defaultTenantId,
       demoSubscriptionId: DEMO_SUBSCRIPTION_ID,
       demoResource: DEMO_RESOURCE,

@@ -11,9 +11,9 @@
  * `dist/` must be built first: vitest's globalSetup (test/support/global-setup.ts) does it once.
  * Start one stack per test file (beforeAll), not per test: a start takes about two seconds.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { TableClient } from '@azure/data-tables';
+import { ADMIN_AUDIENCE, emulatorAppSettings, hostStorageConnectionString, seedAdmin } from '../../dev/devmode-stack';
 import { startCloudEmulator, type CloudEmulator } from '../../dev/emulator';
 import { spawnHost, type SpawnedHost } from '../../dev/host/spawn';
 
@@ -68,25 +68,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export const ADMIN_AUDIENCE = 'api://azauth-admin';
 const APP_ROOT = path.resolve(__dirname, '..', '..');
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const emulator = await startCloudEmulator();
   let host: SpawnedHost | undefined;
   try {
-    const adminTenantId = emulator.entra.addTenant();
-    const adminPrincipalId = randomUUID();
+    const admin = seedAdmin(emulator);
+    const { tenantId: adminTenantId, principalId: adminPrincipalId } = admin;
     const env: Record<string, string | undefined> = {
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
-      AZURE_AUTHORITY_HOST: emulator.url,
-      AZAUTH_ARM_ENDPOINT: emulator.url,
-      AZAUTH_GRAPH_ENDPOINT: emulator.url,
-      AZAUTH_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      AZAUTH_ADMIN_TENANT_ID: adminTenantId,
-      AZAUTH_ADMIN_AUDIENCE: ADMIN_AUDIENCE,
-      AZAUTH_ADMIN_PRINCIPAL_IDS: adminPrincipalId,
+      ...emulatorAppSettings(emulator, admin),
       // The test runner's own settings must not leak into the app.
       AZURE_TENANT_ID: undefined,
       AZURE_AD_RESOURCE: undefined,
@@ -96,10 +87,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     };
     host = await spawnHost({ appRoot: APP_ROOT, env });
     const started = host;
-    const tableConnectionString = started.storageConnectionString ?? env.AzureWebJobsStorage ?? '';
-    if (!tableConnectionString || /UseDevelopmentStorage/i.test(tableConnectionString)) {
-      throw new Error(`the host did not report its storage connection string\n${started.logs()}`);
-    }
+    const tableConnectionString = hostStorageConnectionString(started, env);
     let stopped = false;
     return {
       url: started.url,
