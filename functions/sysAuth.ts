@@ -106,9 +106,9 @@ export const sysAuthMountPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const path = req.params.path ?? '';
-        const services = appServices();
-        await disableMount(path, services);
+        const { warnings } = await disableMount(path, appServices());
         req.audit.note({ mount: path });
+        for (const warning of warnings) req.warn(warning);
         return undefined;
       },
     },

@@ -17,7 +17,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { EncryptionKey } from '../crypto/secretbox';
-import type { MountConfig } from '../config/types';
+import { CONFIG_DEFAULTS, type MountConfig } from '../config/types';
 import { VaultError, badRequest, conflict } from '../vault/errors';
 import { isCredentialsRefused } from './credentials';
 import type { GraphApi, GraphApplication } from './graph';
@@ -83,11 +83,11 @@ export interface StartedRotation {
   readonly warnings: readonly string[];
 }
 
-/** Vault's default for root_password_ttl (4380h) when a config holds 0. */
-const DEFAULT_ROOT_PASSWORD_TTL_SECONDS = 4380 * 3600;
 const DEFAULT_LEASE_SECONDS = 300;
 const DEFAULT_REPLICATION_GRACE_SECONDS = 3600;
 const DEFAULT_SCHEDULED_RETRY_SECONDS = 300;
+/** A state changed under a discard is read again; a few rounds are plenty (only the timer writes it). */
+const MAX_DISCARD_ATTEMPTS = 5;
 
 /** The current state plus the ETag it was stored under; advanced on every write. */
 interface Held {
@@ -208,6 +208,34 @@ export class RotationEngine {
     return results;
   }
 
+  /**
+   * The mount is being disabled (call it while its config still exists): the rotation state goes, so
+   * a mount enabled again at this path starts clean and the timer stops visiting it, and so does a
+   * password an unfinished rotation added, which nothing would ever use. `swapping` is finished the
+   * way the swap would have: the config's (new) secret stays, as any configured secret does when a
+   * mount is disabled, and the password it replaced is removed.
+   *
+   * Removing a password is best effort: when Graph fails or the credentials no longer work, the state
+   * goes anyway and the answer's warning names the password left on the application. A runner that is
+   * adding a password at this very moment loses its next state write and may leave that password too.
+   */
+  async discard(mount: string): Promise<{ warnings: string[] }> {
+    for (let attempt = 1; attempt <= MAX_DISCARD_ATTEMPTS; attempt++) {
+      const stored = await this.options.states.read(mount);
+      if (stored.etag === undefined) return { warnings: [] };
+      const left = await this.removeUnfinishedPassword(mount, stored.state);
+      try {
+        await this.options.states.remove(mount, stored.etag);
+      } catch (err) {
+        if (isRaceLost(err)) continue;
+        throw err;
+      }
+      if (left) this.log(`rotation of mount ${JSON.stringify(mount)} discarded with the mount: ${left}`);
+      return { warnings: left ? [left] : [] };
+    }
+    throw conflict('the rotation state of this mount kept changing while the mount was being disabled; try again');
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Starting a rotation
 
@@ -253,7 +281,8 @@ export class RotationEngine {
       throw err;
     }
     try {
-      const ttlSeconds = config.rootPasswordTtlSeconds > 0 ? config.rootPasswordTtlSeconds : DEFAULT_ROOT_PASSWORD_TTL_SECONDS;
+      // A config holding 0 gets Vault's default (4380h), as a config written without the field does.
+      const ttlSeconds = config.rootPasswordTtlSeconds > 0 ? config.rootPasswordTtlSeconds : CONFIG_DEFAULTS.rootPasswordTtlSeconds;
       const added = await session.addPassword(application.id, intent.displayName, new Date(now.getTime() + ttlSeconds * 1000));
       await this.save(mount, held, {
         ...intent,
@@ -299,11 +328,7 @@ export class RotationEngine {
       await this.finish(mount, held, 'undone', `rotation ${state.rotationId} was interrupted and the mount's client_id or client_secret has changed since: a password named ${state.displayName} may remain on the application`);
       return 'undone';
     }
-    const session = this.options.connect(credentials);
-    const application = await ownApplication(session, state);
-    for (const password of application?.passwordCredentials ?? []) {
-      if (password.displayName === state.displayName && application) await session.removePassword(application.id, password.keyId);
-    }
+    await removeByDisplayName(this.options.connect(credentials), state);
     await this.finish(mount, held, 'undone', `rotation ${state.rotationId} was interrupted before its new password was recorded; that password was removed`);
     return 'undone';
   }
@@ -311,8 +336,8 @@ export class RotationEngine {
   /** `pending` past the delay: prove the new secret works, install it in the config, then finish. */
   private async swap(mount: string, held: Held): Promise<AdvanceOutcome> {
     const state = held.state;
-    const newSecret = this.options.secretBox().open(state.newSecretSealed, newSecretContext(mount));
-    const newCredentials: MountCredentials = { tenantId: state.tenantId, clientId: state.clientId, clientSecret: newSecret, environment: state.environment };
+    const newCredentials = this.newCredentials(mount, state);
+    const newSecret = newCredentials.clientSecret;
     const config = await this.options.configs.read(mount);
     const current = config && config.clientId === state.clientId ? this.currentSecretDigest(mount, config) : undefined;
 
@@ -356,21 +381,58 @@ export class RotationEngine {
 
   /** `swapping`: the config uses the new secret; remove the one password this rotation replaced. */
   private async finishSwap(mount: string, held: Held): Promise<AdvanceOutcome> {
-    const state = held.state;
-    let note = '';
-    if (state.replacedKeyId !== '' && state.replacedKeyId !== state.newKeyId) {
-      const config = await this.options.configs.read(mount);
-      const credentials = this.sameApplicationCredentials(mount, config, state);
-      // Remove the old password only while the config uses the new one: if the operator wrote a
-      // secret meanwhile, it may be the old one, and removing it would cut the mount off.
-      if (config && credentials && this.currentSecretDigest(mount, config) === state.newSecretDigest) {
-        await removeIfPresent(this.options.connect(credentials), state, state.replacedKeyId);
-      } else {
-        note = `the mount's client_secret changed during the swap, so the replaced password (key id ${state.replacedKeyId}) was left in Entra ID`;
-      }
-    }
+    const note = await this.removeReplacedPassword(mount, held.state);
     await this.finish(mount, held, 'rotated', note);
     return 'swapped';
+  }
+
+  /** Removes the password the rotation replaced; answers why it was left ("" when it was not). */
+  private async removeReplacedPassword(mount: string, state: RotationState): Promise<string> {
+    if (state.replacedKeyId === '' || state.replacedKeyId === state.newKeyId) return '';
+    const config = await this.options.configs.read(mount);
+    const credentials = this.sameApplicationCredentials(mount, config, state);
+    // Remove the old password only while the config uses the new one: if the operator wrote a
+    // secret meanwhile, it may be the old one, and removing it would cut the mount off.
+    if (config && credentials && this.currentSecretDigest(mount, config) === state.newSecretDigest) {
+      await removeIfPresent(this.options.connect(credentials), state, state.replacedKeyId);
+      return '';
+    }
+    return `the mount's client_secret changed during the swap, so the replaced password (key id ${state.replacedKeyId}) was left in Entra ID`;
+  }
+
+  /**
+   * For `discard`: removes what an unfinished rotation added to the application. Never throws;
+   * answers what was left behind, or undefined when nothing was.
+   */
+  private async removeUnfinishedPassword(mount: string, state: RotationState): Promise<string | undefined> {
+    try {
+      switch (state.phase) {
+        case 'idle':
+          return undefined;
+        case 'adding': {
+          const credentials = this.sameApplicationCredentials(mount, await this.options.configs.read(mount), state);
+          if (!credentials) return `the mount's client_id or client_secret changed since rotation ${state.rotationId} began: a password named ${state.displayName} may remain on the application`;
+          await removeByDisplayName(this.options.connect(credentials), state);
+          return undefined;
+        }
+        case 'pending': {
+          // The new secret can remove its own password when the config's no longer works for this application.
+          const credentials = this.sameApplicationCredentials(mount, await this.options.configs.read(mount), state) ?? this.newCredentials(mount, state);
+          await removeIfPresent(this.options.connect(credentials), state, state.newKeyId);
+          return undefined;
+        }
+        case 'swapping':
+          return (await this.removeReplacedPassword(mount, state)) || undefined;
+      }
+    } catch (err) {
+      const added =
+        state.phase === 'adding'
+          ? `a password named ${state.displayName}`
+          : state.phase === 'pending'
+            ? `its new password (key id ${state.newKeyId})`
+            : `the password it replaced (key id ${state.replacedKeyId})`;
+      return `the unfinished rotation ${state.rotationId} could not clean up, ${added} may remain on the application: ${messageOf(err)}`;
+    }
   }
 
   private async abandon(mount: string, held: Held, credentials: MountCredentials, reason: string): Promise<AdvanceOutcome> {
@@ -451,6 +513,12 @@ export class RotationEngine {
     };
   }
 
+  /** The credentials of the password a rotation added, from the sealed secret in its state. */
+  private newCredentials(mount: string, state: RotationState): MountCredentials {
+    const clientSecret = this.options.secretBox().open(state.newSecretSealed, newSecretContext(mount));
+    return { tenantId: state.tenantId, clientId: state.clientId, clientSecret, environment: state.environment };
+  }
+
   private currentSecretDigest(mount: string, config: MountConfig): string {
     return config.clientSecretSealed === '' ? '' : secretDigest(this.options.configs.openClientSecret(mount, config.clientSecretSealed));
   }
@@ -495,6 +563,15 @@ async function findApplication(session: GraphApi, clientId: string): Promise<Gra
 async function ownApplication(session: GraphApi, state: RotationState): Promise<GraphApplication | undefined> {
   const found = await session.applicationsByAppId(state.clientId);
   return found.find((app) => app.id === state.applicationObjectId);
+}
+
+/** Removes the passwords carrying the rotation's display name (added, but maybe never recorded). */
+async function removeByDisplayName(session: GraphApi, state: RotationState): Promise<void> {
+  const application = await ownApplication(session, state);
+  if (!application) return;
+  for (const password of application.passwordCredentials) {
+    if (password.displayName === state.displayName) await session.removePassword(application.id, password.keyId);
+  }
 }
 
 /** Removes one password if the application still has it; looking first makes a repeated removal harmless. */

@@ -20,6 +20,11 @@ export interface RotationService {
   rotateRoot(mount: string): Promise<StartedRotation>;
   /** The `rotation` timer: due swaps, recoveries and scheduled rotations of every mount. */
   runTimer(): Promise<TickResult[]>;
+  /**
+   * `DELETE sys/auth/<mount>`, before the config is deleted: removes the mount's rotation state and,
+   * best effort, the password an unfinished rotation added; warnings name what could not be removed.
+   */
+  discardMount(mount: string): Promise<{ warnings: string[] }>;
 }
 
 export interface RotationServiceDeps {
@@ -55,6 +60,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
   return {
     rotateRoot: (mount) => engine.rotateRoot(mount),
     runTimer: async () => engine.tickAll(await deps.azureMounts()),
+    discardMount: (mount) => engine.discard(mount),
   };
 }
 

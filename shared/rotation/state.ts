@@ -85,6 +85,8 @@ export interface RotationStateStore {
   write(mount: string, state: RotationState, etag: string | undefined): Promise<string>;
   /** Mounts whose rotation is not idle: the timer finishes them even if their config is gone. */
   listInProgress(): Promise<string[]>;
+  /** Deletes the entity if it is still at `etag` (absent is fine); throws RotationRaceLost if it changed. */
+  remove(mount: string, etag: string): Promise<void>;
 }
 
 const ROW = 'rotation';
@@ -124,6 +126,17 @@ export class TableRotationStateStore implements RotationStateStore {
       if (entity.partitionKey) mounts.push(decodeKey(entity.partitionKey));
     }
     return mounts;
+  }
+
+  async remove(mount: string, etag: string): Promise<void> {
+    const client = await this.client();
+    try {
+      await client.deleteEntity(encodeKey(mount), ROW, { etag });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (isPreconditionFailed(err)) throw new RotationRaceLost();
+      throw err;
+    }
   }
 
   private client(): Promise<TableClient> {

@@ -334,6 +334,80 @@ describe('a fault at every step, then the next run', () => {
   });
 });
 
+describe('discard (the mount is being disabled)', () => {
+  const stateGone = async (m: TestMount): Promise<boolean> => (await m.states.read(m.mount)).etag === undefined;
+
+  it('removes a pending rotation: its new password and its state; the config keeps its working secret', async () => {
+    const m = await newMount(shared);
+    const original = await m.configSecret();
+    const started = await m.engine().rotateRoot(m.mount);
+    expect(shared.cloud.graph.passwords(m.app.id)).toHaveLength(2);
+    expect(await m.engine().discard(m.mount)).toEqual({ warnings: [] });
+    expect(shared.cloud.graph.passwords(m.app.id).map((p) => p.displayName)).toEqual(['initial']);
+    expect(shared.cloud.graph.passwords(m.app.id).map((p) => p.displayName)).not.toContain(`azauth-${started.rotationId}`);
+    expect(await stateGone(m)).toBe(true);
+    expect(await m.states.listInProgress()).not.toContain(m.mount);
+    expect(await m.configSecret()).toBe(original);
+    expect(await m.secretWorks(original)).toBe(true);
+  });
+
+  it('removes a password added but never recorded (adding), even while the crashed runner holds the lease', async () => {
+    const m = await newMount(shared);
+    await m.engine(new StepFaults(3, 'crash-after')).rotateRoot(m.mount).catch(() => undefined); // graph.addPassword
+    expect((await m.state()).phase).toBe('adding');
+    expect(shared.cloud.graph.passwords(m.app.id)).toHaveLength(2);
+    expect(await m.engine().discard(m.mount)).toEqual({ warnings: [] });
+    expect(shared.cloud.graph.passwords(m.app.id).map((p) => p.displayName)).toEqual(['initial']);
+    expect(await stateGone(m)).toBe(true);
+  });
+
+  it('finishes a swap in progress: the replaced password goes, the new secret stays in the config', async () => {
+    const m = await newMount(shared);
+    const faults = new StepFaults(9, 'crash'); // the graph.list before graph.removePassword
+    await m.engine(faults).rotateRoot(m.mount);
+    m.clock.advance(SWAP_DELAY_SECONDS);
+    await m.engine(faults).tick(m.mount);
+    expect((await m.state()).phase).toBe('swapping');
+    expect(shared.cloud.graph.passwords(m.app.id)).toHaveLength(2);
+    expect(await m.engine().discard(m.mount)).toEqual({ warnings: [] });
+    const passwords = shared.cloud.graph.passwords(m.app.id);
+    expect(passwords).toHaveLength(1);
+    expect(await m.configSecret()).toBe(passwords[0]?.secretText);
+    expect(passwords[0]?.displayName).not.toBe('initial');
+    expect(await stateGone(m)).toBe(true);
+  });
+
+  it('removes an idle state and touches nothing in Entra; no state at all is a no-op', async () => {
+    const m = await newMount(shared);
+    expect(await m.engine().discard(m.mount)).toEqual({ warnings: [] });
+    await m.engine().rotateRoot(m.mount);
+    m.clock.advance(SWAP_DELAY_SECONDS);
+    expect((await m.engine().tick(m.mount)).action).toBe('swapped');
+    expect(await stateGone(m)).toBe(false);
+    const before = shared.cloud.graph.passwords(m.app.id).map((p) => p.keyId);
+    expect(await m.engine().discard(m.mount)).toEqual({ warnings: [] });
+    expect(await stateGone(m)).toBe(true);
+    expect(shared.cloud.graph.passwords(m.app.id).map((p) => p.keyId)).toEqual(before);
+  });
+
+  it('is best effort: when Graph fails, the state still goes and the warning names the password left behind', async () => {
+    const m = await newMount(shared);
+    await m.engine().rotateRoot(m.mount);
+    const { newKeyId } = await m.state();
+    const fault = shared.cloud.faults.add({ service: 'graph', pathIncludes: '/removePassword', status: 500 });
+    let warnings: string[] = [];
+    try {
+      ({ warnings } = await m.engine().discard(m.mount));
+    } finally {
+      fault.remove();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`its new password (key id ${newKeyId}) may remain on the application`);
+    expect(shared.cloud.graph.passwords(m.app.id)).toHaveLength(2);
+    expect(await stateGone(m)).toBe(true);
+  });
+});
+
 describe('scheduled rotation on a controlled clock', () => {
   const HOUR = 3600_000;
   /** The next full hour after now: occurrences of "0 * * * *" relative to real time keep Entra's validity checks meaningful. */

@@ -169,6 +169,29 @@ describe('rotate-root', () => {
   });
 });
 
+describe('disabling a mount during a rotation', () => {
+  it("removes the pending rotation's new password and its state; a mount enabled again at the path starts clean", async () => {
+    const m = await mountWithSecret();
+    const original = m.app.password?.secretText ?? '';
+    expect((await rotateRoot(m.mount)).status).toBe(204);
+    expect(stack.emulator.graph.passwords(m.app.id)).toHaveLength(2);
+    expect((await rotationState(m.mount))?.phase).toBe('pending');
+
+    // The new password is younger than the 1 s swap delay here, so no timer run can swap it first.
+    expect((await admin('DELETE', `sys/auth/${m.mount}`)).status).toBe(204);
+
+    const left = stack.emulator.graph.passwords(m.app.id);
+    expect(left.map((p) => p.displayName)).toEqual(['initial']);
+    expect(left[0]?.secretText).toBe(original);
+    expect(await secretWorks(m.app, original)).toBe(true);
+    expect(await rotationState(m.mount)).toBeUndefined();
+    expect(await configSecret(m.mount)).toBeUndefined();
+
+    expect((await admin('POST', `sys/auth/${m.mount}`, { body: { type: 'azure' } })).status).toBe(204);
+    expect(await rotationState(m.mount)).toBeUndefined();
+  });
+});
+
 describe('rotate-root refuses bad input', () => {
   it('without config', async () => {
     const mount = uniqueMount('rot');

@@ -207,6 +207,7 @@ function faultyStates(inner: RotationStateStore, faults: StepFaults): RotationSt
     read: (mount) => faults.read('state.read', () => inner.read(mount)),
     write: (mount, state, etag) => faults.around(`state.write(${state.phase})`, () => inner.write(mount, state, etag)),
     listInProgress: () => faults.read('state.list', () => inner.listInProgress()),
+    remove: (mount, etag) => faults.around('state.remove', () => inner.remove(mount, etag)),
   };
 }
 
