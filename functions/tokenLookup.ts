@@ -5,9 +5,9 @@
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { lookupData } from '../shared/tokens/lookup';
-import { callerView, noteToken } from '../shared/tokens/requests';
+import { callerView, noteToken, requiredToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { VaultError, badRequest } from '../shared/vault/errors';
+import { VaultError } from '../shared/vault/errors';
 import { vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
@@ -19,9 +19,7 @@ const fields = {
 const lookup: PathHandler = async (req) => {
   const { values } = req.fields(fields);
   // Without `token`, Vault looks up the caller's own token; an Entra admin has none of ours.
-  const token = values.token || (callerView(req) ? (req.token ?? '') : '');
-  if (!token) throw badRequest('missing token ID');
-  req.audit.secret('token', token);
+  const token = requiredToken(req, values.token || (callerView(req) ? req.token : undefined));
   const { tokens } = appServices();
   const found = await tokens.find(token);
   if (!found) throw new VaultError('permission_denied', 'bad token');

@@ -5,7 +5,7 @@
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { lookupData } from '../shared/tokens/lookup';
-import { noteToken } from '../shared/tokens/requests';
+import { noteToken, requiredAccessor } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { badRequest } from '../shared/vault/errors';
 import { vString } from '../shared/vault/fields';
@@ -18,9 +18,7 @@ const fields = {
 
 const lookupAccessor: PathHandler = async (req) => {
   const { values } = req.fields(fields);
-  const accessor = values.accessor ?? '';
-  if (!accessor) throw badRequest('missing accessor');
-  req.audit.secret('accessor', accessor);
+  const accessor = requiredAccessor(req, values.accessor);
   const found = await appServices().tokens.findByAccessor(accessor);
   if (!found) throw badRequest('invalid accessor');
   noteToken(req, found);

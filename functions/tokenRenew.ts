@@ -4,7 +4,7 @@
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
-import { noteToken } from '../shared/tokens/requests';
+import { noteToken, requiredToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { badRequest } from '../shared/vault/errors';
 import { vDuration, vString } from '../shared/vault/fields';
@@ -19,9 +19,7 @@ const fields = {
 
 const renew: PathHandler = async (req) => {
   const { values } = req.fields(fields);
-  const token = values.token ?? '';
-  if (!token) throw badRequest('missing token ID');
-  req.audit.secret('token', token);
+  const token = requiredToken(req, values.token);
   const { tokens } = appServices();
   const target = await tokens.find(token);
   if (!target) throw badRequest('token not found');

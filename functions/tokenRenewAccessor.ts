@@ -4,7 +4,7 @@
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
-import { noteToken } from '../shared/tokens/requests';
+import { noteToken, requiredAccessor } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { badRequest } from '../shared/vault/errors';
 import { vDuration, vString } from '../shared/vault/fields';
@@ -19,9 +19,7 @@ const fields = {
 
 const renewAccessor: PathHandler = async (req) => {
   const { values } = req.fields(fields);
-  const accessor = values.accessor ?? '';
-  if (!accessor) throw badRequest('missing accessor');
-  req.audit.secret('accessor', accessor);
+  const accessor = requiredAccessor(req, values.accessor);
   const { tokens } = appServices();
   const target = await tokens.findByAccessor(accessor);
   if (!target) throw badRequest('invalid accessor');

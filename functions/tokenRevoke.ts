@@ -4,9 +4,8 @@
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
-import { noteToken } from '../shared/tokens/requests';
+import { noteToken, requiredToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { badRequest } from '../shared/vault/errors';
 import { vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
@@ -17,9 +16,7 @@ const fields = {
 
 const revoke: PathHandler = async (req) => {
   const { values } = req.fields(fields);
-  const token = values.token ?? '';
-  if (!token) throw badRequest('missing token ID');
-  req.audit.secret('token', token);
+  const token = requiredToken(req, values.token);
   const { tokens } = appServices();
   const target = await tokens.find(token);
   if (!target) return undefined;

@@ -4,8 +4,8 @@
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
+import { requiredAccessor } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { badRequest } from '../shared/vault/errors';
 import { vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
@@ -16,9 +16,7 @@ const fields = {
 
 const revokeAccessor: PathHandler = async (req) => {
   const { values } = req.fields(fields);
-  const accessor = values.accessor ?? '';
-  if (!accessor) throw badRequest('missing accessor');
-  req.audit.secret('accessor', accessor);
+  const accessor = requiredAccessor(req, values.accessor);
   const revoked = await appServices().tokens.revokeAccessor(accessor);
   if (!revoked) req.warn('No token found with this accessor');
   return undefined;

@@ -2,7 +2,7 @@
  * Small helpers the `auth/token/*` handlers share: which token a request is about, and what its
  * audit record should say about it.
  */
-import { invalidToken } from '../vault/errors';
+import { badRequest, invalidToken } from '../vault/errors';
 import type { TokenView, VaultRequest } from '../vault/types';
 import type { ResolvedToken, TokenService } from './service';
 
@@ -30,4 +30,18 @@ export function noteToken(req: VaultRequest, target: ResolvedToken): void {
     ...(record.tenantId ? { tenantId: record.tenantId } : {}),
   });
   if (record.accessor) req.audit.secret('accessor', record.accessor);
+}
+
+/** The `token` field of a call about another token: Vault's 400 "missing token ID" when empty; audited as an HMAC only. */
+export function requiredToken(req: VaultRequest, value: string | undefined): string {
+  if (!value) throw badRequest('missing token ID');
+  req.audit.secret('token', value);
+  return value;
+}
+
+/** The `accessor` field of a call by accessor: Vault's 400 "missing accessor" when empty; audited as an HMAC only. */
+export function requiredAccessor(req: VaultRequest, value: string | undefined): string {
+  if (!value) throw badRequest('missing accessor');
+  req.audit.secret('accessor', value);
+  return value;
 }
