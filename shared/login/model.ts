@@ -1,10 +1,9 @@
 /**
  * What login needs to know about a role and about a verified token, independent of how the role
- * store and the Entra verifier represent them (adapters in `login-service.ts` map theirs to these).
+ * store and the Entra verifier represent them (`loginRoleOf` and `loginClaimsOf` in login.ts map
+ * theirs to these).
  */
-
-/** How the link between the token's identity and the named resource is proven. */
-export type ResourceVerification = 'arm' | 'claims';
+import type { ResourceVerification } from '../roles/types';
 
 export interface LoginRole {
   /** Role name as stored (lower-case). */
@@ -33,12 +32,8 @@ export interface LoginClaims {
   readonly xmsMirid: string | undefined;
 }
 
-/** Bindings that need the calling resource (Vault's trigger for resource verification). */
-export function hasResourceBindings(role: LoginRole): boolean {
-  return (
-    role.boundResourceGroups.length > 0 ||
-    role.boundSubscriptionIds.length > 0 ||
-    role.boundLocations.length > 0 ||
-    role.boundScaleSets.length > 0
-  );
+/** Vault compares the ids and names of bindings without regard to case. */
+export function containsIgnoringCase(list: readonly string[], value: string): boolean {
+  const wanted = value.toLowerCase();
+  return list.some((item) => item.toLowerCase() === wanted);
 }

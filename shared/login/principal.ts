@@ -3,13 +3,10 @@
  * exactly `["*"]` matches anyone) and case-insensitive comparison. Pure: answers the denial text or
  * undefined.
  */
-import { hasResourceBindings, type LoginClaims, type LoginRole } from './model';
+import { hasResourceBinding } from '../roles/types';
+import { containsIgnoringCase, type LoginClaims, type LoginRole } from './model';
 
 const isWildcard = (list: readonly string[]): boolean => list.length === 1 && list[0] === '*';
-const containsIgnoringCase = (list: readonly string[], value: string): boolean => {
-  const wanted = value.toLowerCase();
-  return list.some((item) => item.toLowerCase() === wanted);
-};
 
 export const COMBINATION_MESSAGE = "expected specific bound_group_ids or bound_service_principal_ids; both cannot be empty or '*'";
 
@@ -20,7 +17,7 @@ export function principalDenial(role: LoginRole, claims: LoginClaims): string | 
   // Vault refuses a role with neither list at login. Our role store also accepts a role pinned by
   // resource bindings alone; resource verification (which cannot be skipped for such a role)
   // then has to prove that the token's identity belongs to the named resource.
-  const bothEmpty = sp.length === 0 && groups.length === 0 && !hasResourceBindings(role);
+  const bothEmpty = sp.length === 0 && groups.length === 0 && !hasResourceBinding(role);
   if (bothWildcard || bothEmpty) return COMBINATION_MESSAGE;
 
   if (sp.length > 0 && !isWildcard(sp) && !containsIgnoringCase(sp, claims.objectId)) {

@@ -10,7 +10,8 @@
  */
 import type { ArmFacts, ArmSession, FactsLookup } from '../arm/resource-facts';
 import { VaultError, badRequest } from '../vault/errors';
-import { hasResourceBindings, type LoginClaims, type LoginRole } from './model';
+import { hasResourceBinding } from '../roles/types';
+import { containsIgnoringCase, type LoginClaims, type LoginRole } from './model';
 import type { LoginRequest } from './request';
 import { checkResourceGroupName } from './syntax';
 import { claimMismatch, claimedResource, loginTarget, resourceIdPlacementMismatch, type LoginTarget } from './resource-claims';
@@ -29,15 +30,11 @@ export interface ResourceCheckInput {
 /** A binding that does not hold: 403 with Vault's text. */
 export const denied = (message: string): VaultError => new VaultError('permission_denied', message);
 
-const containsIgnoringCase = (list: readonly string[], value: string): boolean => {
-  const wanted = value.toLowerCase();
-  return list.some((item) => item.toLowerCase() === wanted);
-};
 
 export async function verifyResource(input: ResourceCheckInput): Promise<void> {
   const { role, request, claims } = input;
   // A: without resource bindings Vault checks nothing here (the names go to metadata unverified).
-  if (!hasResourceBindings(role)) return;
+  if (!hasResourceBinding(role)) return;
   // B
   if (request.subscription_id === '' || request.resource_group_name === '') {
     throw badRequest('subscription_id and resource_group_name are required');

@@ -124,12 +124,20 @@ export function pinsSpecificIds(ids: readonly string[] | null): boolean {
   return ids !== null && ids.length > 0 && !ids.includes('*');
 }
 
-/** The resource bindings login proves against the caller's Azure resource. */
-export function hasResourceBinding(role: Role): boolean {
-  return [role.boundSubscriptionIds, role.boundResourceGroups, role.boundScaleSets, role.boundLocations].some(
-    (ids) => ids !== null && ids.length > 0,
-  );
+/** A role's resource bindings, as stored (null = never set) or as login reads them. */
+export type ResourceBindings = {
+  readonly [K in 'boundSubscriptionIds' | 'boundResourceGroups' | 'boundScaleSets' | 'boundLocations']: readonly string[] | null;
+};
+
+/**
+ * Whether the role binds the caller's Azure resource. Role writes accept such a role as pinned, and
+ * login then proves the bindings against the resource (Vault's trigger for resource verification).
+ */
+export function hasResourceBinding(role: ResourceBindings): boolean {
+  return isSet(role.boundSubscriptionIds) || isSet(role.boundResourceGroups) || isSet(role.boundScaleSets) || isSet(role.boundLocations);
 }
+
+const isSet = (ids: readonly string[] | null): boolean => ids !== null && ids.length > 0;
 
 /** `GET role/<name>` data, in Vault's shape plus `resource_verification`. */
 export function roleReadData(role: Role): Record<string, unknown> {
