@@ -226,10 +226,7 @@ export async function createArmReader(options: ArmReaderOptions): Promise<ArmRea
 }
 
 function statusOf(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'statusCode' in err) {
-    const status = (err as { statusCode?: unknown }).statusCode;
-    return typeof status === 'number' ? status : undefined;
-  }
+  if (typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number') return err.statusCode;
   return undefined;
 }
 
@@ -281,10 +278,11 @@ function armStatusFailure(status: number, body: unknown, what: string, cause?: u
   return new VaultError('arm_unavailable', `ARM unavailable: ${what}: ${label}`, { cause });
 }
 
+/** ARM's error code: on a thrown RestError (`code`), or in an error body (`{"error":{"code":...}}`). */
+const armErrorCodeSchema = z.union([z.object({ code: z.string() }), z.object({ error: z.object({ code: z.string() }) })]);
+
 function armErrorCode(source: unknown): string | undefined {
-  if (typeof source !== 'object' || source === null) return undefined;
-  const direct = (source as { code?: unknown }).code;
-  if (typeof direct === 'string') return direct;
-  const nested = (source as { error?: { code?: unknown } }).error?.code;
-  return typeof nested === 'string' ? nested : undefined;
+  const parsed = armErrorCodeSchema.safeParse(source);
+  if (!parsed.success) return undefined;
+  return 'code' in parsed.data ? parsed.data.code : parsed.data.error.code;
 }

@@ -2,6 +2,7 @@
  * One GET of a JSON document from Entra (discovery or key set), with a timeout and a size bound.
  * Every failure becomes `entra_unavailable`; nothing here caches.
  */
+import { z } from 'zod';
 import { entraUnavailable } from './errors';
 
 /** The subset of `fetch` the verifier uses, so tests can inject their own. */
@@ -41,17 +42,19 @@ export async function fetchJson(fetchFn: FetchLike, url: string, timeoutMs: numb
  * tells an operator a tenant id is wrong; its first line, shortened, goes into our message.
  */
 function entraErrorDescription(body: string): string | undefined {
+  let json: unknown;
   try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const description = (parsed as { error_description?: unknown }).error_description;
-    if (typeof description !== 'string') return undefined;
-    const firstLine = (description.split(/\r?\n/)[0] ?? '').trim();
-    return firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine || undefined;
+    json = JSON.parse(body);
   } catch {
     return undefined;
   }
+  const parsed = entraErrorSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const firstLine = (parsed.data.error_description.split(/\r?\n/)[0] ?? '').trim();
+  return firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine || undefined;
 }
+
+const entraErrorSchema = z.object({ error_description: z.string() });
 
 function describe(err: unknown): string {
   if (err instanceof Error) {
