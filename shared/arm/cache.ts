@@ -64,11 +64,6 @@ export class TtlCache<V> {
     for (const key of [...this.entries.keys()]) if (selects(key)) this.entries.delete(key);
   }
 
-  /** Drops every entry (e.g. after a configuration change). */
-  clear(): void {
-    this.entries.clear();
-  }
-
   get size(): number {
     return this.entries.size;
   }

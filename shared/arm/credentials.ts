@@ -24,7 +24,7 @@ export interface ArmCredentialSpec {
   readonly clientSecret: string;
   /** The mount's `identity_token_audience`; "" when none. */
   readonly identityTokenAudience: string;
-  /** Entra authority for this cloud (or the override), e.g. `https://login.microsoftonline.com/`. */
+  /** Entra authority for this cloud (or the override), e.g. `https://login.microsoftonline.com`. */
   readonly authorityHost: string;
   /** AZAUTH_MANAGED_IDENTITY_CLIENT_ID; undefined = system-assigned. */
   readonly managedIdentityClientId: string | undefined;

@@ -92,12 +92,6 @@ export class ArmFacts {
     });
   }
 
-  clear(): void {
-    this.facts.clear();
-    this.identityPrincipals.clear();
-    this.clientIds.clear();
-  }
-
   private async lookupOf(session: ArmSession, reader: ArmReader, snapshot: ArmResourceSnapshot | undefined): Promise<FactsLookup> {
     if (snapshot === undefined) return { kind: 'not_found' };
     if (snapshot.identity === undefined) return { kind: 'no_identity', location: snapshot.location };

@@ -1,6 +1,6 @@
 /**
- * Verification of Entra ID access tokens (v1 and v2) for one tenant and audience: the core that
- * admin access uses now and login uses next.
+ * Verification of Entra ID access tokens (v1 and v2) for one tenant and audience: what both admin
+ * access (shared/access/authorize.ts) and login (shared/login/login.ts) rely on.
  *
  * Order (go-oidc's, with structural checks first): size → structure → algorithm (RS256 only) →
  * claim types → tenant metadata (v1 and v2 discovery) → issuer → tid → audience → exp → nbf/iat →

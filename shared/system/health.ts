@@ -67,27 +67,27 @@ export function healthAnswer(query: Readonly<Record<string, unknown>>, identity:
   };
 }
 
-let cachedVersion: string | undefined;
-
 /** The `version` of the package.json above this module (found from `dist/` as from the sources). */
 export function productVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
+  return PRODUCT_VERSION;
+}
+
+function readProductVersion(): string {
   let dir = __dirname;
   for (let depth = 0; depth < 6; depth++) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') {
-        cachedVersion = parsed.version;
-        return cachedVersion;
-      }
+      if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
     } catch {
       // not here; look one level up
     }
     dir = dirname(dir);
   }
-  cachedVersion = '0.0.0';
-  return cachedVersion;
+  return '0.0.0';
 }
+
+// Read once when the module loads (one small file at start-up), not on each health request.
+const PRODUCT_VERSION = readProductVersion();
 
 /**
  * A stable cluster identity for a deployment: derived from its storage account (what makes two
