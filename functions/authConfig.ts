@@ -4,6 +4,7 @@
  */
 import { app } from '@azure/functions';
 import { applyConfigWrite, configReadData } from '../shared/config/write';
+import { requestedAzureMount } from '../shared/mounts/requests';
 import { appServices } from '../shared/services';
 import { vBool, vDuration, vInt, vString } from '../shared/vault/fields';
 import { vaultEndpoint } from '../shared/vault/endpoint';
@@ -21,7 +22,7 @@ export const configFields = {
   retry_delay: vDuration, // first ARM retry delay (default 4s)
   max_retry_delay: vDuration, // longest ARM retry delay (default 60s)
   identity_token_audience: vString, // workload identity federation: the app's managed-identity token for this audience is the assertion
-  identity_token_ttl: vDuration,
+  identity_token_ttl: vDuration, // stored and echoed: the app's managed-identity token has the lifetime Entra gives it
   rotation_schedule: vString, // standard 5-field cron, UTC
   rotation_window: vDuration, // how long after a scheduled time a missed rotation may still run (≥ 1h)
   rotation_period: vDuration, // rotate every period instead of on a schedule
@@ -36,8 +37,7 @@ export const authConfigPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const { mounts, configs } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path });
+        const mount = await requestedAzureMount(req, mounts);
         const config = await configs.read(mount.path);
         return config ? { data: configReadData(config, new Date()) } : undefined;
       },
@@ -46,8 +46,7 @@ export const authConfigPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const { mounts, configs, settings } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path });
+        const mount = await requestedAzureMount(req, mounts);
         const { values } = req.fields(configFields);
         await configs.upsert(mount.path, (current) =>
           applyConfigWrite(current, values, {
@@ -63,8 +62,7 @@ export const authConfigPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const { mounts, configs } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path });
+        const mount = await requestedAzureMount(req, mounts);
         await configs.delete(mount.path);
         return undefined;
       },

@@ -4,6 +4,7 @@
  * would not route (a `/`, spaces, non-ASCII) gets a clear 400 instead of a bare 404.
  */
 import { app } from '@azure/functions';
+import { requestedAzureMount } from '../shared/mounts/requests';
 import { canonicalRoleName } from '../shared/roles/names';
 import { roleReadData } from '../shared/roles/types';
 import { applyRoleWrite } from '../shared/roles/write';
@@ -56,8 +57,7 @@ export const authRolePath: PathDefinition = {
       handler: async (req) => {
         if ((req.params.name ?? '') !== '') throw unsupported();
         const { mounts, roles } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path });
+        const mount = await requestedAzureMount(req, mounts);
         const keys = await roles.list(mount.path);
         return keys.length > 0 ? { data: { keys } } : undefined;
       },
@@ -67,8 +67,8 @@ export const authRolePath: PathDefinition = {
       handler: async (req) => {
         const name = roleName(req);
         const { mounts, roles } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path, role: name });
+        const mount = await requestedAzureMount(req, mounts);
+        req.audit.note({ role: name });
         const role = await roles.read(mount.path, name);
         return role ? { data: roleReadData(role) } : undefined;
       },
@@ -78,8 +78,8 @@ export const authRolePath: PathDefinition = {
       handler: async (req) => {
         const name = roleName(req);
         const { mounts, roles, settings } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path, role: name });
+        const mount = await requestedAzureMount(req, mounts);
+        req.audit.note({ role: name });
         const { values } = req.fields(roleFields);
         const { warnings } = await roles.upsert(mount.path, name, (current) =>
           applyRoleWrite(name, current, values, { maxLeaseTtlSeconds: settings.AZAUTH_MAX_TTL }),
@@ -93,8 +93,8 @@ export const authRolePath: PathDefinition = {
       handler: async (req) => {
         const name = roleName(req);
         const { mounts, roles } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path, role: name });
+        const mount = await requestedAzureMount(req, mounts);
+        req.audit.note({ role: name });
         await roles.delete(mount.path, name);
         return undefined;
       },

@@ -5,6 +5,7 @@
  * returned. State machine and guarantees: shared/rotation/engine.ts.
  */
 import { app } from '@azure/functions';
+import { requestedAzureMount } from '../shared/mounts/requests';
 import { appServices } from '../shared/services';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { PathDefinition } from '../shared/vault/types';
@@ -19,8 +20,8 @@ export const authRotateRootPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const { mounts, rotation } = appServices();
-        const mount = await mounts.requireAzure(req.params.mount ?? '', req.path);
-        req.audit.note({ mount: mount.path, operation: 'rotate-root' });
+        const mount = await requestedAzureMount(req, mounts);
+        req.audit.note({ operation: 'rotate-root' });
         req.fields(rotateRootFields);
         const started = await rotation.rotateRoot(mount.path);
         for (const warning of started.warnings) req.warn(warning);

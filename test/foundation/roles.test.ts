@@ -149,6 +149,28 @@ describe('write and read', () => {
   });
 });
 
+describe('audit', () => {
+  it('records name the mount and role of role requests, and the mount of config and rotate-root requests', async () => {
+    const name = uniqueRole();
+    expect((await writeRole(name, PIN)).status).toBe(204);
+    await readRole(name);
+    expect((await admin('DELETE', `auth/${mount}/role/${name}`)).status).toBe(204);
+    expect((await admin('GET', `auth/${mount}/config`)).status).toBe(404);
+    expectErrors(await admin('POST', `auth/${mount}/rotate-root`), 400);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const records = stack
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('"type":"azauth.audit"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { path: string; operation: string; mount: string | null; role: string | null });
+    const roleRecords = records.filter((r) => r.path === `auth/${mount}/role/${name}`);
+    expect(roleRecords.map((r) => r.operation).sort()).toEqual(['delete', 'read', 'update']);
+    for (const record of roleRecords) expect(record).toMatchObject({ mount, role: name });
+    expect(records.find((r) => r.path === `auth/${mount}/config`)).toMatchObject({ mount, role: null });
+    expect(records.find((r) => r.path === `auth/${mount}/rotate-root`)).toMatchObject({ mount, operation: 'rotate-root' });
+  });
+});
+
 describe('deprecated aliases', () => {
   it('an old name alone fills the token_* field and is echoed', async () => {
     const name = uniqueRole();
