@@ -9,13 +9,16 @@
  * admin API: `POST /admin/functions/rotation` with the master key.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
+import type { TickResult } from '../shared/rotation/engine';
 import { appServices } from '../shared/services';
+
+/** Outcomes that change nothing: an idle minute is silent; only changes and failures are logged. */
+const QUIET_ACTIONS: ReadonlySet<TickResult['action']> = new Set(['none', 'waiting', 'busy', 'backoff', 'idle']);
 
 export async function rotationTimer(_timer: Timer, context: InvocationContext): Promise<void> {
   const results = await appServices().rotation.runTimer();
   for (const result of results) {
-    // Only what changed something, or failed: an idle minute is silent.
-    if (result.action === 'none' || result.action === 'waiting' || result.action === 'busy' || result.action === 'backoff' || result.action === 'idle') continue;
+    if (QUIET_ACTIONS.has(result.action)) continue;
     const line = `rotation of mount ${JSON.stringify(result.mount)}: ${result.action}${result.error ? `: ${result.error}` : ''}`;
     if (result.action === 'failed') context.warn(line);
     else context.log(line);

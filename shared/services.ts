@@ -41,7 +41,7 @@ export interface Services {
   readonly audit: AuditSink;
   /** `auth/<mount>/login`: token verification, bindings (claims and ARM, with the ARM cache), issue. */
   readonly login: LoginService;
-  /** Root credential rotation (`auth/<mount>/rotate-root` and the `rotation` timer). */
+  /** Root credential rotation (`auth/<mount>/rotate-root`, the `rotation` timer, and its clean-up when a mount is disabled). */
   readonly rotation: RotationService;
 }
 
