@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { VaultError } from '../vault/errors';
-import { describeNetworkError, exchange, shortText, type FetchLike, type RetryOptions, type Sleep } from './http';
+import { describeNetworkError, exchange, parseJson, shortText, type FetchLike, type RetryOptions, type Sleep } from './http';
 
 export interface AccessTokenSource {
   /** A bearer token for the source's scope; cached until shortly before it expires. */
@@ -105,12 +105,4 @@ export function clientSecretTokenSource(identity: ClientSecretIdentity, options:
       throw new VaultError('entra_unavailable', `entra unavailable: token request: ${detail}`);
     },
   };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { VaultError } from '../vault/errors';
 import type { AccessTokenSource } from './credentials';
-import { describeNetworkError, exchange, shortText, type FetchLike, type HttpReply, type RetryOptions, type Sleep } from './http';
+import { describeNetworkError, exchange, parseJson, shortText, type FetchLike, type HttpReply, type RetryOptions, type Sleep } from './http';
 
 export interface GraphPasswordCredential {
   readonly keyId: string;
@@ -170,12 +170,4 @@ function replyError(reply: HttpReply, what: string): GraphRequestError {
     return new GraphRequestError(true, reply.status, code, `microsoft graph refused the request: ${what}: ${detail}${hint}`);
   }
   return new GraphRequestError(false, reply.status, code, `graph unavailable: ${what}: ${detail}`);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

@@ -118,3 +118,12 @@ export function shortText(text: string, max = 300): string {
   const line = text.split(/\r?\n/, 1)[0] ?? '';
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
+
+/** A reply body as JSON, or undefined when it is not JSON (the callers' schemas then refuse it). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
