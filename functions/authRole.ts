@@ -42,11 +42,17 @@ export const roleFields = {
 
 const unsupported = (): VaultError => new VaultError('unsupported_operation', 'unsupported operation');
 
-/** The role name from the URL, lower-cased; an empty name only lists. */
-function roleName(req: VaultRequest): string {
+/**
+ * The azure mount and the role a read, write or delete is about, both noted for the audit record.
+ * The name comes from the URL, lower-cased, and is checked first; an empty name only lists.
+ */
+async function requestedRole(req: VaultRequest): Promise<{ mount: string; name: string }> {
   const raw = req.params.name ?? '';
   if (raw === '') throw unsupported();
-  return canonicalRoleName(raw);
+  const name = canonicalRoleName(raw);
+  const mount = await requestedAzureMount(req, appServices().mounts);
+  req.audit.note({ role: name });
+  return { mount: mount.path, name };
 }
 
 export const authRolePath: PathDefinition = {
@@ -65,23 +71,18 @@ export const authRolePath: PathDefinition = {
     read: {
       access: 'admin',
       handler: async (req) => {
-        const name = roleName(req);
-        const { mounts, roles } = appServices();
-        const mount = await requestedAzureMount(req, mounts);
-        req.audit.note({ role: name });
-        const role = await roles.read(mount.path, name);
+        const { mount, name } = await requestedRole(req);
+        const role = await appServices().roles.read(mount, name);
         return role ? { data: roleReadData(role) } : undefined;
       },
     },
     update: {
       access: 'admin',
       handler: async (req) => {
-        const name = roleName(req);
-        const { mounts, roles, settings } = appServices();
-        const mount = await requestedAzureMount(req, mounts);
-        req.audit.note({ role: name });
+        const { mount, name } = await requestedRole(req);
         const { values } = req.fields(roleFields);
-        const { warnings } = await roles.upsert(mount.path, name, (current) =>
+        const { roles, settings } = appServices();
+        const { warnings } = await roles.upsert(mount, name, (current) =>
           applyRoleWrite(name, current, values, { maxLeaseTtlSeconds: settings.AZAUTH_MAX_TTL }),
         );
         for (const warning of warnings) req.warn(warning);
@@ -91,11 +92,8 @@ export const authRolePath: PathDefinition = {
     delete: {
       access: 'admin',
       handler: async (req) => {
-        const name = roleName(req);
-        const { mounts, roles } = appServices();
-        const mount = await requestedAzureMount(req, mounts);
-        req.audit.note({ role: name });
-        await roles.delete(mount.path, name);
+        const { mount, name } = await requestedRole(req);
+        await appServices().roles.delete(mount, name);
         return undefined;
       },
     },
