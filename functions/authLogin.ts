@@ -8,7 +8,7 @@
  * the one the platform vouches for; anything to its left came from the client.
  */
 import { app } from '@azure/functions';
-import { loginRequestFrom, LOGIN_FIELDS } from '../shared/login/request';
+import { loginRequestFrom, loginFields } from '../shared/login/request';
 import { appServices } from '../shared/services';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { PathDefinition } from '../shared/vault/types';
@@ -20,7 +20,7 @@ export const authLoginPath: PathDefinition = {
       access: 'public',
       handler: async (req) => {
         const mount = req.params.mount ?? '';
-        const { values } = req.fields(LOGIN_FIELDS);
+        const { values } = req.fields(loginFields);
         const request = loginRequestFrom(values);
         req.audit.note({ mount, role: request.role, operation: 'login' });
         if (request.jwt) req.audit.secret('jwt', request.jwt);

@@ -40,13 +40,16 @@ export interface ConfigWriteContext {
   sealClientSecret(plaintext: string): string;
 }
 
+/** The config being built by a write (MountConfig is read-only everywhere else). */
+type MutableConfig = { -readonly [K in keyof MountConfig]: MountConfig[K] };
+
 export const MUTUALLY_EXCLUSIVE_ROTATION =
   'mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of them can be provided';
 
 /** Returns the config to store, or throws a 400 VaultError; `current` is never modified. */
 export function applyConfigWrite(current: MountConfig | undefined, input: ConfigWriteInput, ctx: ConfigWriteContext): MountConfig {
   const base = current ?? newMountConfig(ctx.now);
-  const next: { -readonly [K in keyof MountConfig]: MountConfig[K] } = { ...base };
+  const next: MutableConfig = { ...base };
 
   if (input.tenant_id !== undefined) next.tenantId = input.tenant_id.trim();
   if (input.resource !== undefined) next.resource = input.resource.trim();
@@ -85,7 +88,7 @@ export function applyConfigWrite(current: MountConfig | undefined, input: Config
 }
 
 function applyRotationFields(
-  next: { -readonly [K in keyof MountConfig]: MountConfig[K] },
+  next: MutableConfig,
   input: ConfigWriteInput,
   now: Date,
 ): void {

@@ -4,7 +4,7 @@
  */
 import { vString } from '../vault/fields';
 
-export const LOGIN_FIELDS = {
+export const loginFields = {
   role: vString, // the role to log in with (case-insensitive); required
   jwt: vString, // an Entra access token of a managed identity; required
   subscription_id: vString, // subscription of the calling resource
@@ -25,7 +25,7 @@ export interface LoginRequest {
   readonly resource_id: string;
 }
 
-export function loginRequestFrom(values: { [K in keyof typeof LOGIN_FIELDS]?: string }): LoginRequest {
+export function loginRequestFrom(values: { [K in keyof typeof loginFields]?: string }): LoginRequest {
   return {
     role: values.role ?? '',
     jwt: values.jwt ?? '',
