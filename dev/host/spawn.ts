@@ -13,12 +13,17 @@ export interface SpawnHostOptions {
   env?: Record<string, string | undefined>;
   /** Default 0 (a free port). */
   port?: number;
+  /** Arguments for the host's CLI (after the script). */
   extraArgs?: string[];
+  /** Node flags for the host process (before the script), e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface SpawnedHost {
   /** http://127.0.0.1:PORT, no trailing slash */
   url: string;
+  /** The host's process id (benchmarks read its CPU time). */
+  pid: number;
   masterKey: string;
   hostKey: string;
   /** Set when the host started embedded Azurite (AzureWebJobsStorage=UseDevelopmentStorage=true). */
@@ -53,7 +58,7 @@ export function spawnHost(options: SpawnHostOptions): Promise<SpawnedHost> {
   if (!existsSync(cli)) {
     return Promise.reject(new Error(`The local host is not built (${cli} is missing); run "npm run build" first.`));
   }
-  const args = [cli, '--port', String(options.port ?? 0), '--cwd', path.resolve(options.appRoot), ...(options.extraArgs ?? [])];
+  const args = [...(options.nodeArgs ?? []), cli, '--port', String(options.port ?? 0), '--cwd', path.resolve(options.appRoot), ...(options.extraArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: path.resolve(options.appRoot),
     env: childEnv(options.env),
@@ -111,6 +116,7 @@ export function spawnHost(options: SpawnHostOptions): Promise<SpawnedHost> {
         clearTimeout(timer);
         resolve({
           url: found.url,
+          pid: child.pid ?? 0,
           masterKey: found.masterKey,
           hostKey: found.hostKey,
           storageConnectionString: found.storage,
