@@ -6,6 +6,8 @@
  *   npm run build && node dist/bench/profile.js CASE [seconds=5] [concurrency=16]
  *   CASE: service | batch | arm | lookup | renew | health | raw-insert | raw-read | raw-update
  *
+ * RATE=n drives an open loop of n requests/s instead of the closed loop, so that two builds can be
+ * compared by the CPU a request costs at the same pace (the machine may be shared and noisy).
  * The profiles stay in the printed folder for a closer look (Chrome DevTools, or cpuprofile.ts).
  */
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -15,7 +17,7 @@ import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { formatSummary, summariseProfile } from './cpuprofile';
-import { cpuPerOperation, drive, send, startAppStack, vaultWrite, type AppStack } from './stack';
+import { cpuPerOperation, drive, driveAtRate, send, startAppStack, vaultWrite, type AppStack } from './stack';
 
 const ARM_AUDIENCE = 'https://management.azure.com/';
 const CASES = ['service', 'batch', 'arm', 'lookup', 'renew', 'health', 'raw-insert', 'raw-read', 'raw-update'] as const;
@@ -97,8 +99,10 @@ async function main(): Promise<void> {
   const hostDir = path.join(dir, 'host');
   const azuriteDir = path.join(dir, 'azurite');
   const profileHost = process.env.PROFILE_HOST !== '0';
+  // HOST_NODE_ARGS: more Node flags for the host (e.g. V8 heap settings to try).
+  const extraHostArgs = (process.env.HOST_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const stack = await startAppStack({
-    ...(profileHost ? { hostNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${hostDir}`] } : {}),
+    hostNodeArgs: [...(profileHost ? ['--cpu-prof', `--cpu-prof-dir=${hostDir}`] : []), ...extraHostArgs],
     ...(process.env.PROFILE_AZURITE === '1' ? { azuriteNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${azuriteDir}`] } : {}),
   });
   try {
@@ -109,11 +113,11 @@ async function main(): Promise<void> {
       const prepared = await prepare(stack, name, concurrency);
       once = async (worker: number) => (await send(agent, prepared.url, prepared.method, prepared.headers(worker), prepared.body)) === 200;
     }
+    // RATE=n: open loop at n requests/s (spread over `concurrency` tokens), to compare CPU per request.
+    const rate = Number(process.env.RATE ?? 0);
+    const load = () => (rate > 0 ? driveAtRate(rate, seconds * 1000, concurrency, once) : drive(concurrency, seconds * 1000, once));
     await drive(concurrency, 1000, once);
-    const { result, microsPerOp } = await cpuPerOperation(
-      { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid },
-      () => drive(concurrency, seconds * 1000, once),
-    );
+    const { result, microsPerOp } = await cpuPerOperation({ bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid }, load);
     agent.destroy();
     const cpu = Object.entries(microsPerOp).map(([who, us]) => `${who} ${us.toFixed(0)}`).join(', ');
     process.stdout.write(

@@ -84,6 +84,30 @@ export interface LoadResult {
   readonly perSecond: number;
   readonly p50: number;
   readonly p99: number;
+  /** Every request's latency, sorted. */
+  readonly latenciesMs: readonly number[];
+}
+
+function resultOf(latenciesMs: number[], failures: number, seconds: number): LoadResult {
+  latenciesMs.sort((a, b) => a - b);
+  return {
+    count: latenciesMs.length,
+    failures,
+    seconds,
+    perSecond: latenciesMs.length / seconds,
+    p50: percentile(latenciesMs, 50),
+    p99: percentile(latenciesMs, 99),
+    latenciesMs,
+  };
+}
+
+/** Several runs of one measurement as one: requests over the summed time, percentiles of all latencies. */
+export function pooled(runs: readonly LoadResult[]): LoadResult {
+  return resultOf(
+    runs.flatMap((r) => r.latenciesMs),
+    runs.reduce((sum, r) => sum + r.failures, 0),
+    runs.reduce((sum, r) => sum + r.seconds, 0),
+  );
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -107,16 +131,7 @@ export async function drive(concurrency: number, ms: number, once: (worker: numb
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latenciesMs.sort((a, b) => a - b);
-  return {
-    count: latenciesMs.length,
-    failures,
-    seconds,
-    perSecond: latenciesMs.length / seconds,
-    p50: percentile(latenciesMs, 50),
-    p99: percentile(latenciesMs, 99),
-  };
+  return resultOf(latenciesMs, failures, (performance.now() - started) / 1000);
 }
 
 /** One keep-alive HTTP request; resolves with the status once the body has been read. */
@@ -168,6 +183,12 @@ export interface AppStackOptions {
 }
 
 /**
+ * The host writes a request line and an audit record per request; a load test keeps only the tail
+ * of that output, so that its own process does not grow by a megabyte or more per second of load.
+ */
+const HOST_LOG_TAIL_CHARS = 1 << 20;
+
+/**
  * Azurite in its own process, the cloud emulator in this process and the local Functions host in a
  * child process running the built app, wired as in Azure; an admin token for setting the app up.
  */
@@ -183,6 +204,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     const host = await spawnHost({
       appRoot: root,
       nodeArgs: [...(options.hostNodeArgs ?? [])],
+      maxLogChars: HOST_LOG_TAIL_CHARS,
       env: {
         AzureWebJobsStorage: azurite.connectionString,
         NODE_EXTRA_CA_CERTS: emulator.caCertPath,
@@ -260,4 +282,40 @@ export async function cpuPerOperation<T extends { count: number }>(
   const microsPerOp: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) microsPerOp[name] = ((cpuSecondsOf(pid) - before[name]!) * 1e6) / Math.max(1, result.count);
   return { result, microsPerOp };
+}
+
+/**
+ * Open-loop load at a fixed rate (requests started per second, whatever the answers' pace), for
+ * comparing the CPU a request costs between two builds: at the same rate both see the same batching,
+ * so CPU per request does not depend on how fast the machine happened to be. `once(i)` gets the
+ * request's number modulo `workers`.
+ */
+export async function driveAtRate(rate: number, ms: number, workers: number, once: (worker: number) => Promise<boolean>): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  let failures = 0;
+  let started = 0;
+  const pending = new Set<Promise<void>>();
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    for (; started < due; started++) {
+      const worker = started % workers;
+      const begin = performance.now();
+      const request: Promise<void> = once(worker).then(
+        (ok) => {
+          latenciesMs.push(performance.now() - begin);
+          if (!ok) failures++;
+          pending.delete(request);
+        },
+        () => {
+          failures++;
+          pending.delete(request);
+        },
+      );
+      pending.add(request);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await Promise.all(pending);
+  return resultOf(latenciesMs, failures, (performance.now() - t0) / 1000);
 }

@@ -17,6 +17,11 @@ export interface SpawnHostOptions {
   extraArgs?: string[];
   /** Node flags for the host process (before the script), e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
+  /**
+   * Keep only about the last this many characters of output for `logs()` (default: all). A load test
+   * sets it, so that the request and audit lines of a long run do not pile up in its own process.
+   */
+  maxLogChars?: number;
 }
 
 export interface SpawnedHost {
@@ -28,7 +33,7 @@ export interface SpawnedHost {
   hostKey: string;
   /** Set when the host started embedded Azurite (AzureWebJobsStorage=UseDevelopmentStorage=true). */
   storageConnectionString?: string;
-  /** stdout and stderr so far, interleaved in arrival order. */
+  /** stdout and stderr so far, interleaved in arrival order (the tail only, with `maxLogChars`). */
   logs(): string;
   /** SIGTERM, then waits for the exit (SIGKILL after 15 s). */
   stop(): Promise<void>;
@@ -67,6 +72,12 @@ export function spawnHost(options: SpawnHostOptions): Promise<SpawnedHost> {
 
   let output = '';
   let pendingLine = '';
+  const maxLogChars = options.maxLogChars ?? Number.POSITIVE_INFINITY;
+  const keep = (chunk: string): void => {
+    output += chunk;
+    // Trimmed in steps (at twice the limit), so that a long run does not copy the tail every chunk.
+    if (output.length > 2 * maxLogChars) output = output.slice(-maxLogChars);
+  };
   let exited = false;
   // 'close' rather than 'exit': it comes after the child's output has been fully read.
   const exitPromise = new Promise<number | null>((resolve) => {
@@ -129,7 +140,7 @@ export function spawnHost(options: SpawnHostOptions): Promise<SpawnedHost> {
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
-      output += chunk;
+      keep(chunk);
       pendingLine += chunk;
       let newline = pendingLine.indexOf('\n');
       while (newline >= 0) {
@@ -138,9 +149,7 @@ export function spawnHost(options: SpawnHostOptions): Promise<SpawnedHost> {
         newline = pendingLine.indexOf('\n');
       }
     });
-    child.stderr!.on('data', (chunk: string) => {
-      output += chunk;
-    });
+    child.stderr!.on('data', (chunk: string) => keep(chunk));
     child.once('error', (err) => fail(`The host process could not be started: ${err.message}`));
     void exitPromise.then((code) => fail(`The host exited with code ${String(code)} before it was ready.`));
   });
