@@ -123,6 +123,19 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${name} c${concurrency}: ${result.perSecond.toFixed(0)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, failures ${result.failures}; CPU µs per request: ${cpu}\n`,
     );
+    // HOST_NODE_ARGS=--trace-gc: a summary of the host's garbage collections during the run.
+    if (extraHostArgs.includes('--trace-gc')) {
+      const pauses = new Map<string, number[]>();
+      for (const match of stack.host.logs().matchAll(/(Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Sweep)[^,]*?, ([\d.]+) \/ [\d.]+ ms/g)) {
+        const list = pauses.get(match[1]!) ?? [];
+        list.push(Number(match[2]));
+        pauses.set(match[1]!, list);
+      }
+      for (const [kind, list] of pauses) {
+        const total = list.reduce((a, b) => a + b, 0);
+        process.stdout.write(`GC ${kind}: ${list.length} pauses, ${total.toFixed(0)} ms in all, longest ${Math.max(...list).toFixed(1)} ms\n`);
+      }
+    }
   } finally {
     await stack.stop();
   }

@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { TableClient } from '@azure/data-tables';
 import { SignJWT, importSPKI, jwtVerify } from 'jose';
 import { benchHost, type BenchRow } from './host';
-import { drive, pooled, send, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
 
 const CONCURRENCIES = [1, 16, 64] as const;
 const WARMUP_MS = 700;
@@ -43,12 +43,15 @@ interface CaseRow {
   readonly runs: readonly LoadResult[];
 }
 
-/** Warm-up, then one measured run, on a fresh client built by `client()`. */
+/** The processes whose CPU time each measured run records: this one (load, raw clients), the host, Azurite. */
+let watched: Record<string, number> = { bench: process.pid };
+
+/** Warm-up, then one measured run (with the CPU each watched process spent), on a fresh client built by `client()`. */
 async function measureOnce<C>(concurrency: number, client: () => Promise<C>, once: (c: C, worker: number) => Promise<boolean>, done?: (c: C) => void): Promise<LoadResult> {
   const c = await client();
   try {
     await drive(concurrency, WARMUP_MS, (worker) => once(c, worker));
-    return await drive(concurrency, CASE_MS, (worker) => once(c, worker));
+    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(c, worker)));
   } finally {
     done?.(c);
   }
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
 
   const stack = await startAppStack({ env: { AZAUTH_ARM_CACHE_TTL: String(ARM_CACHE_TTL_SECONDS) } });
   const root = stack.root;
+  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
   const rows: CaseRow[] = [];
   const raw: Array<{ concurrency: number; result: LoadResult; runs: LoadResult[] }> = [];
   const jose: Array<{ concurrency: number; perSecond: number }> = [];
@@ -227,6 +231,24 @@ async function main(): Promise<void> {
   lines.push('', '## Raw ceilings (same run, same machine)', '', '| measurement | concurrency | per second | runs |', '|---|---:|---:|---:|');
   for (const r of raw) lines.push(`| single-entity inserts into the same Azurite, bare @azure/data-tables | ${r.concurrency} | ${fmt(r.result.perSecond)} | ${runsOf(r.runs)} |`);
   for (const j of jose) lines.push(`| jose RS256 verifications | ${j.concurrency} | ${fmt(j.perSecond)} | |`);
+  lines.push(
+    '',
+    '## CPU per request (same runs, c16)',
+    '',
+    'CPU time (user + system, from /proc) each process spent during the measured runs, per request; "host busy" is the host',
+    "process's CPU time over the wall time (one Node thread: 100% is one core). The machine has 2 cores for all three processes.",
+    '',
+    '| measurement | per second | host µs | Azurite µs | bench process µs | host busy |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
+  const cpuRow = (name: string, result: LoadResult): string => {
+    const micros = cpuMicrosPerRequest(result);
+    const busy = ((result.cpuSeconds?.host ?? Number.NaN) / result.seconds) * 100;
+    return `| ${name} | ${fmt(result.perSecond)} | ${fmt(micros.host ?? Number.NaN)} | ${fmt(micros.azurite ?? Number.NaN)} | ${fmt(micros.bench ?? Number.NaN)} | ${fmt(busy)}% |`;
+  };
+  for (const r of rows.filter((row) => row.concurrency === 16)) lines.push(cpuRow(r.name, r.result));
+  const raw16 = raw.find((r) => r.concurrency === 16);
+  if (raw16) lines.push(cpuRow('raw inserts (the bench process is the client)', raw16.result));
   lines.push('', '## ARM economy', '');
   lines.push(
     `ARM-bound VM role, AZAUTH_ARM_CACHE_TTL=${ARM_CACHE_TTL_SECONDS} s for this run: ${armReads} ARM reads of the VM in ${fmt(armSeconds, 1)} s of load (warm-ups included) ` +

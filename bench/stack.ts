@@ -86,6 +86,8 @@ export interface LoadResult {
   readonly p99: number;
   /** Every request's latency, sorted. */
   readonly latenciesMs: readonly number[];
+  /** CPU seconds each watched process used during the run (see `withCpu`). */
+  readonly cpuSeconds?: Readonly<Record<string, number>>;
 }
 
 function resultOf(latenciesMs: number[], failures: number, seconds: number): LoadResult {
@@ -103,11 +105,22 @@ function resultOf(latenciesMs: number[], failures: number, seconds: number): Loa
 
 /** Several runs of one measurement as one: requests over the summed time, percentiles of all latencies. */
 export function pooled(runs: readonly LoadResult[]): LoadResult {
-  return resultOf(
+  const result = resultOf(
     runs.flatMap((r) => r.latenciesMs),
     runs.reduce((sum, r) => sum + r.failures, 0),
     runs.reduce((sum, r) => sum + r.seconds, 0),
   );
+  if (!runs.every((r) => r.cpuSeconds)) return result;
+  const cpuSeconds: Record<string, number> = {};
+  for (const run of runs) for (const [name, seconds] of Object.entries(run.cpuSeconds!)) cpuSeconds[name] = (cpuSeconds[name] ?? 0) + seconds;
+  return { ...result, cpuSeconds };
+}
+
+/** CPU microseconds per request of each watched process, from a result measured `withCpu`. */
+export function cpuMicrosPerRequest(result: LoadResult): Record<string, number> {
+  const micros: Record<string, number> = {};
+  for (const [name, seconds] of Object.entries(result.cpuSeconds ?? {})) micros[name] = (seconds * 1e6) / Math.max(1, result.count);
+  return micros;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -272,16 +285,19 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** CPU used per operation by each process while `run` ran, in microseconds. */
-export async function cpuPerOperation<T extends { count: number }>(
-  pids: Record<string, number>,
-  run: () => Promise<T>,
-): Promise<{ result: T; microsPerOp: Record<string, number> }> {
+/** Runs a measurement and records the CPU seconds each of `pids` used meanwhile. */
+export async function withCpu(pids: Readonly<Record<string, number>>, run: () => Promise<LoadResult>): Promise<LoadResult> {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSecondsOf(pid)]));
   const result = await run();
-  const microsPerOp: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) microsPerOp[name] = ((cpuSecondsOf(pid) - before[name]!) * 1e6) / Math.max(1, result.count);
-  return { result, microsPerOp };
+  const cpuSeconds: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) cpuSeconds[name] = cpuSecondsOf(pid) - before[name]!;
+  return { ...result, cpuSeconds };
+}
+
+/** CPU used per operation by each process while `run` ran, in microseconds. */
+export async function cpuPerOperation(pids: Readonly<Record<string, number>>, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; microsPerOp: Record<string, number> }> {
+  const result = await withCpu(pids, run);
+  return { result, microsPerOp: cpuMicrosPerRequest(result) };
 }
 
 /**

@@ -14,7 +14,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { TableClient } from '@azure/data-tables';
-import { drive, pooled, send, startAppStack, vaultWrite, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type LoadResult } from './stack';
 
 export interface BenchRow {
   name: string;
@@ -28,10 +28,13 @@ const CASE_MS = 3000;
 const RUNS = 2;
 const RESOURCE = 'https://management.azure.com/';
 
-/** Warm-up, then one measured run. */
+/** The processes whose CPU time each measured run records (bench = this process: load and raw clients). */
+let watched: Record<string, number> = { bench: process.pid };
+
+/** Warm-up, then one measured run, with the CPU time of the watched processes. */
 async function measure(once: (worker: number) => Promise<boolean>): Promise<LoadResult> {
   await drive(CONCURRENCY, WARMUP_MS, once);
-  return drive(CONCURRENCY, CASE_MS, once);
+  return withCpu(watched, () => drive(CONCURRENCY, CASE_MS, once));
 }
 
 interface RawRuns {
@@ -85,6 +88,7 @@ async function rawCeilings(connectionString: string): Promise<(into: RawRuns) =>
 
 export async function benchTokens(): Promise<{ rows: BenchRow[] }> {
   const stack = await startAppStack();
+  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
   try {
     const { emulator, admin, host } = stack;
     const tenant = emulator.defaultTenantId;
@@ -126,6 +130,10 @@ export async function benchTokens(): Promise<{ rows: BenchRow[] }> {
     await measureRaw(raw);
 
     const r = (value: number, digits = 0) => Number(value.toFixed(digits));
+    // CPU per request of the host, Azurite and this process (the load generator, or the raw client).
+    const micros = (result: LoadResult, who: string) => r(cpuMicrosPerRequest(result)[who] ?? Number.NaN);
+    const viaHost = (result: LoadResult) => `µs in the host (Azurite ${micros(result, 'azurite')} µs, bench ${micros(result, 'bench')} µs)`;
+    const direct = (result: LoadResult) => `µs in the bench process, the client (Azurite ${micros(result, 'azurite')} µs)`;
     const runs = (results: readonly LoadResult[]) => results.map((x) => r(x.perSecond)).join(' / ');
     const h = pooled(health);
     const l = pooled(lookup);
@@ -145,6 +153,11 @@ export async function benchTokens(): Promise<{ rows: BenchRow[] }> {
         { name: `raw Azurite point reads c${CONCURRENCY}`, value: r(reads.perSecond), unit: `reads/s (runs ${runs(raw.reads)})` },
         { name: `raw Azurite ETag-conditional updates c${CONCURRENCY}`, value: r(updates.perSecond), unit: `updates/s (runs ${runs(raw.updates)})` },
         { name: `raw Azurite point read then conditional update c${CONCURRENCY}`, value: r(cycles.perSecond), unit: `cycles/s (runs ${runs(raw.readThenUpdate)})` },
+        { name: `CPU per request, sys/health c${CONCURRENCY}`, value: micros(h, 'host'), unit: viaHost(h) },
+        { name: `CPU per request, lookup-self c${CONCURRENCY}`, value: micros(l, 'host'), unit: viaHost(l) },
+        { name: `CPU per request, renew-self c${CONCURRENCY}`, value: micros(n, 'host'), unit: viaHost(n) },
+        { name: `CPU per request, raw point reads c${CONCURRENCY}`, value: micros(reads, 'bench'), unit: direct(reads) },
+        { name: `CPU per request, raw conditional updates c${CONCURRENCY}`, value: micros(updates, 'bench'), unit: direct(updates) },
         { name: 'lookup-self / raw point reads (target ≥ 80%)', value: r((l.perSecond / reads.perSecond) * 100), unit: '%' },
         { name: 'renew-self / raw conditional updates (target ≥ 60%)', value: r((n.perSecond / updates.perSecond) * 100), unit: '%' },
         { name: 'renew-self / raw read-then-update cycles', value: r((n.perSecond / cycles.perSecond) * 100), unit: '%' },
