@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessorOf, partitionOf, tokenHash } from '../../shared/tokens/format';
 import { tidyTokens } from '../../shared/tokens/tidy';
 import { createServerKeys } from '../../shared/tokens/serverKeys';
+import { TokenService } from '../../shared/tokens/service';
+import { createRootToken } from '../../shared/tokens/root';
+import { TABLES } from '../../shared/storage/tables';
+import { createTokenStore } from '../../shared/tokens/store';
 import { newService, startCore, TEST_ENCRYPTION_KEY, type CoreFixture } from './core-support';
 
 let core: CoreFixture;
@@ -102,7 +106,6 @@ describe('server keys', () => {
     const keys = createServerKeys(() => core.table(fx.stateTable), undefined);
     await expect(keys.get('batch-token')).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
     const issued = await fx.service.issueToken({ ...login, type: 'batch' });
-    const { TokenService } = await import('../../shared/tokens/service');
     const keyless = new TokenService({ store: fx.store, keys, system: { defaultTtl: 3600, maxTtl: 7200 }, roles: { read: async () => undefined } });
     await expect(keyless.authenticate(issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
     await expect(keyless.issueToken({ ...login, type: 'batch' })).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
@@ -273,9 +276,6 @@ describe('revocation, mounts and tidy', () => {
 
 describe('createRootToken (dev mode)', () => {
   it('writes a non-expiring root token through the app settings', async () => {
-    const { createRootToken } = await import('../../shared/tokens/root');
-    const { TABLES } = await import('../../shared/storage/tables');
-    const { createTokenStore } = await import('../../shared/tokens/store');
     const token = await createRootToken({ AzureWebJobsStorage: core.azurite.connectionString, AZAUTH_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY });
     expect(token).toMatch(/^hvs\./);
     const stored = await createTokenStore(() => core.table(TABLES.tokens)).getByToken(token);
