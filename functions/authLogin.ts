@@ -24,8 +24,12 @@ export const authLoginPath: PathDefinition = {
         const request = loginRequestFrom(values);
         req.audit.note({ mount, role: request.role, operation: 'login' });
         if (request.jwt) req.audit.secret('jwt', request.jwt);
-        const outcome = await appServices().login.login({ mount, request, remoteAddress: req.remoteAddress });
-        req.audit.note({ principalId: outcome.principalId, tenantId: outcome.tenantId });
+        const outcome = await appServices().login.login({
+          mount,
+          request,
+          remoteAddress: req.remoteAddress,
+          onVerified: (principalId, tenantId) => req.audit.note({ principalId, tenantId }),
+        });
         req.audit.secret('client_token', outcome.auth.client_token);
         if (outcome.auth.accessor) req.audit.secret('accessor', outcome.auth.accessor);
         for (const warning of outcome.warnings) req.warn(warning);

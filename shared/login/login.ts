@@ -46,14 +46,16 @@ export interface LoginCall {
   readonly request: LoginRequest;
   /** The caller's address as the platform reported it (rightmost X-Forwarded-For). */
   readonly remoteAddress: string | undefined;
+  /**
+   * Told who the caller is as soon as the token is verified, so that a login denied later (by a
+   * binding) is still audited with its principal and tenant.
+   */
+  readonly onVerified?: (principalId: string, tenantId: string) => void;
 }
 
 export interface LoginOutcome {
   readonly auth: AuthBlock;
   readonly warnings: string[];
-  /** For the audit record. */
-  readonly principalId: string;
-  readonly tenantId: string;
 }
 
 /**
@@ -114,6 +116,7 @@ export class LoginService {
     });
     // 9
     const claims = loginClaimsOf(verified);
+    call.onVerified?.(claims.objectId, claims.tenantId);
     if (claims.objectId === '') throw new VaultError('permission_denied', 'token has no oid claim: the calling principal cannot be identified');
     // 10
     const principalProblem = principalDenial(role, claims);
@@ -146,7 +149,7 @@ export class LoginService {
       numUses: stored.tokenNumUses,
       boundCidrs: stored.tokenBoundCidrs,
     });
-    return { auth: issued.auth, warnings: issued.warnings, principalId: claims.objectId, tenantId: claims.tenantId };
+    return { auth: issued.auth, warnings: issued.warnings };
   }
 
   /** Forgets the mount, its config and its roles (called when the mount is being disabled). */
