@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { badRequest } from '../vault/errors';
 import type { AuthBlock } from '../vault/types';
-import { invalidCidrs } from './cidr';
+import { invalidCidrs } from '../net/cidr';
 import type { TokenRecord, TokenType } from './record';
 import { calculateTtl, sanitizePolicies, type SystemTtls } from './ttl';
 

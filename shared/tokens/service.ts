@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VaultError, badRequest, conflict, invalidToken, permissionDenied } from '../vault/errors';
 import type { AuthBlock, TokenView } from '../vault/types';
 import { BatchTokenTooLarge, openBatchToken, sealBatchToken } from './batch';
-import { addressAllowed } from './cidr';
+import { addressAllowed } from '../net/cidr';
 import { accessorOf, classifyToken, newServiceToken, tokenHash } from './format';
 import { authBlockOf, planToken, type IssueSpec } from './issue';
 import { isExpired } from './lookup';

@@ -4,7 +4,7 @@ import { accessorOf, classifyToken, isAccessorShaped, newServiceToken, partition
 import { openBatchToken, sealBatchToken } from '../../shared/tokens/batch';
 import { planToken } from '../../shared/tokens/issue';
 import type { TokenRecord } from '../../shared/tokens/record';
-import { addressAllowed } from '../../shared/tokens/cidr';
+import { addressAllowed } from '../../shared/net/cidr';
 
 describe('service token format', () => {
   it('is hvs. + 43 base64url characters of 32 random bytes, never repeating', () => {
