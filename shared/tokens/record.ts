@@ -170,41 +170,6 @@ const factsSchema = z.object({
 
 const entitySchema = z.object({ ...commonColumns, facts: jsonOf(factsSchema) });
 
-/**
- * The first layout, one column per fact; tokens issued before the `facts` column still read (and
- * renew, use and expire) as before, so an upgrade does not log every workload out.
- */
-const legacyEntitySchema = z.object({
-  ...commonColumns,
-  type: z.literal('service'),
-  policies: jsonOf(z.array(z.string())),
-  meta: z.string().transform((text, ctx): Record<string, string> | null => {
-    if (text === '') return null;
-    try {
-      const parsed = stringMap.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // fall through
-    }
-    ctx.addIssue({ code: 'custom', message: 'malformed meta' });
-    return z.NEVER;
-  }),
-  display_name: z.string(),
-  path: z.string(),
-  role: z.string(),
-  principal_id: z.string(),
-  tenant_id: z.string(),
-  entity_id: z.string(),
-  issue_time: z.date(),
-  creation_ttl: count,
-  explicit_max_ttl: count,
-  period: count,
-  renewable: z.boolean(),
-  bound_cidrs: jsonOf(z.array(z.string())),
-  issue_ttl: count,
-  issue_max_ttl: count,
-});
-
 export interface StoredToken {
   readonly record: TokenRecord;
   readonly etag: string;
@@ -212,7 +177,7 @@ export interface StoredToken {
 
 type Columns = z.output<z.ZodObject<typeof commonColumns>>;
 
-function storedToken(columns: Columns, facts: Omit<TokenFacts, 'issue_time'> & { issue_time: number }): StoredToken {
+function storedToken(columns: Columns, facts: TokenFacts): StoredToken {
   const expire = columns.expire_time.getTime();
   const lastRenewal = columns.last_renewal_time.getTime();
   return {
@@ -247,11 +212,6 @@ function storedToken(columns: Columns, facts: Omit<TokenFacts, 'issue_time'> & {
 
 /** The record behind a stored entity, or undefined when the row does not have our shape. */
 export function fromEntity(entity: unknown): StoredToken | undefined {
-  if (typeof entity === 'object' && entity !== null && 'facts' in entity) {
-    const parsed = entitySchema.safeParse(entity);
-    return parsed.success ? storedToken(parsed.data, parsed.data.facts) : undefined;
-  }
-  const legacy = legacyEntitySchema.safeParse(entity);
-  if (!legacy.success) return undefined;
-  return storedToken(legacy.data, { ...legacy.data, issue_time: legacy.data.issue_time.getTime() });
+  const parsed = entitySchema.safeParse(entity);
+  return parsed.success ? storedToken(parsed.data, parsed.data.facts) : undefined;
 }

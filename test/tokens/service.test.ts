@@ -112,60 +112,6 @@ describe('server keys', () => {
   });
 });
 
-describe('tokens stored one column per fact (before the facts column)', () => {
-  it('are found, used, renewed, revoked by mount and tidied like the others', async () => {
-    const fx = newService(core);
-    fx.roles.set('azure/web', { tokenTtl: 600, tokenMaxTtl: 0, tokenPeriod: 0 });
-    const table = await core.table(fx.tokensTable);
-    const legacyRow = (token: string, expireTimeMs: number, numUses: number) => {
-      const accessor = accessorOf(token);
-      return {
-        partitionKey: partitionOf(accessor),
-        rowKey: accessor,
-        token_hash: tokenHash(token),
-        type: 'service',
-        policies: JSON.stringify(['default', 'web']),
-        meta: JSON.stringify(login.meta),
-        display_name: 'azure-oid-1',
-        path: 'auth/azure/login',
-        mount: 'azure',
-        role: 'Web',
-        principal_id: 'oid-1',
-        tenant_id: 'tenant-1',
-        entity_id: '',
-        issue_time: new Date(fx.clock.now - 1000),
-        creation_ttl: 600,
-        expire_time: new Date(expireTimeMs),
-        explicit_max_ttl: 0,
-        num_uses: numUses,
-        period: 0,
-        renewable: true,
-        bound_cidrs: JSON.stringify([]),
-        issue_ttl: 600,
-        issue_max_ttl: 0,
-        last_renewal_time: new Date(0),
-      };
-    };
-    const live = `hvs.${'L'.repeat(43)}`;
-    const expired = `hvs.${'E'.repeat(43)}`;
-    await table.createEntity(legacyRow(live, fx.clock.now + 600_000, 3));
-    await table.createEntity(legacyRow(expired, fx.clock.now - 1000, 0));
-
-    const found = await fx.service.authenticate(live, '127.0.0.1');
-    expect(found).toMatchObject({ accessor: accessorOf(live), policies: ['default', 'web'], mount: 'azure', principalId: 'oid-1' });
-    const record = (await fx.service.find(live))!.record;
-    expect(record).toMatchObject({ numUses: 2, role: 'Web', meta: login.meta, issueTtl: 600, lastRenewalTimeMs: null });
-    const renewed = await fx.service.renew((await fx.service.find(live))!, 0, live, 'invalid_token');
-    expect(renewed.auth.lease_duration).toBe(600);
-    expect(await fx.service.find(expired)).toBeUndefined();
-
-    const report = await fx.service.tidy({ pageSize: 10 });
-    expect(report.deleted).toBe(1);
-    expect(await fx.service.revokeMountTokens('azure')).toBe(1);
-    expect(await fx.store.getByAccessor(accessorOf(live))).toBeUndefined();
-  });
-});
-
 describe('use counting', () => {
   it('exactly N of 50 racing uses succeed; the last use deletes the token', async () => {
     const fx = newService(core);
