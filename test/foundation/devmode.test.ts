@@ -1,7 +1,8 @@
 /**
  * `npm start` (dev mode) end to end: start `node dist/dev/devmode.js`, then run the very commands it
  * prints (curl through bash, and the node-vault one-liner) and check they configure the azure mount
- * and create a role, and that the printed root token is an admin credential.
+ * and create a role, that the printed root token is an admin credential, and that the printed
+ * one-line login logs the demo VM in (one dev mode for all: it takes seconds to start).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevMode, type DevMode } from '../support/devmode';
@@ -64,5 +65,15 @@ describe('dev mode', () => {
     const result = devMode.runBash([command ?? 'false']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain("'demo'");
+  });
+
+  it('the printed login line logs the demo VM in through its IMDS token', () => {
+    const [login] = devMode.printed('JWT=$(curl -s -H Metadata:true');
+    expect(login).toBeDefined();
+    const result = devMode.runBash([...devMode.printed('curl -s -X POST'), login ?? 'false']);
+    expect(result.status, result.stderr).toBe(0);
+    const answer = JSON.parse(result.stdout) as { auth?: { client_token?: string; metadata?: Record<string, string> } };
+    expect(answer.auth?.client_token, result.stdout).toMatch(/^hvs\./);
+    expect(answer.auth?.metadata).toMatchObject({ role: 'demo', vm_name: 'demo-vm', resource_group_name: 'demo-rg' });
   });
 });
