@@ -97,7 +97,7 @@ export class LoginService {
     if (!stored) throw badRequest(`invalid role name ${goQuote(request.role)}`);
     const role = loginRoleOf(stored);
     // 4
-    if (role.tokenBoundCidrs.length > 0 && !addressAllowed(role.tokenBoundCidrs, unmappedAddress(call.remoteAddress))) {
+    if (role.tokenBoundCidrs.length > 0 && !addressAllowed(role.tokenBoundCidrs, call.remoteAddress)) {
       throw permissionDenied();
     }
     // 5
@@ -228,9 +228,3 @@ export function loginMetadata(request: LoginRequest, claims: LoginClaims): Recor
   return meta;
 }
 
-/** A dual-stack socket reports IPv4 callers as `::ffff:a.b.c.d`; CIDRs are written for `a.b.c.d`. */
-function unmappedAddress(address: string | undefined): string | undefined {
-  if (address === undefined) return undefined;
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  return mapped?.[1] ?? address;
-}
