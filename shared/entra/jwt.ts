@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { EntraTokenError } from './errors';
+import { goQuote } from '../vault/goQuote';
 
 /** The only signature algorithm Entra uses for access tokens, and the only one we accept. */
 export const ACCEPTED_ALGORITHM = 'RS256';
@@ -63,7 +64,7 @@ export function parseJwt(jwt: string, maxLength: number): ParsedJwt {
   // The algorithm is refused before the payload is trusted or any key is looked up.
   const alg = header.data.alg;
   if (alg !== ACCEPTED_ALGORITHM) {
-    throw new EntraTokenError('algorithm', `oidc: malformed jwt: unexpected signature algorithm ${quote(alg ?? '')}; expected [${quote(ACCEPTED_ALGORITHM)}]`);
+    throw new EntraTokenError('algorithm', `oidc: malformed jwt: unexpected signature algorithm ${goQuote(alg ?? '')}; expected [${goQuote(ACCEPTED_ALGORITHM)}]`);
   }
   // RFC 7515: a header naming extensions we do not implement must be rejected.
   if (header.data.crit !== undefined) throw malformed('unsupported critical header parameters');
@@ -99,7 +100,3 @@ function malformed(detail: string): EntraTokenError {
   return new EntraTokenError('malformed', `oidc: malformed jwt: ${detail}`);
 }
 
-/** Go's %q for the ASCII strings these messages carry. */
-export function quote(text: string): string {
-  return JSON.stringify(text);
-}

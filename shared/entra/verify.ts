@@ -19,7 +19,8 @@ import { DiscoveryCache, type IssuerKind, type IssuerMetadata } from './discover
 import { EntraTokenError } from './errors';
 import type { FetchLike } from './fetch-json';
 import { KeySetCache } from './keys';
-import { parseJwt, quote, type EntraClaims } from './jwt';
+import { parseJwt, type EntraClaims } from './jwt';
+import { goQuote } from '../vault/goQuote';
 
 export type { EntraClaims } from './jwt';
 export { EntraTokenError, isEntraTokenError, type EntraTokenFailure } from './errors';
@@ -97,7 +98,7 @@ export class EntraTokenVerifier {
    */
   async verifyEntraToken(jwt: string, expected: EntraTokenExpectation): Promise<VerifiedEntraToken> {
     const tenantId = expected.tenantId.trim();
-    if (!TENANT.test(tenantId)) throw new VaultError('bad_request', `tenant_id ${quote(tenantId)} is not a tenant id or domain name`);
+    if (!TENANT.test(tenantId)) throw new VaultError('bad_request', `tenant_id ${goQuote(tenantId)} is not a tenant id or domain name`);
     if (expected.audience === '') throw new VaultError('bad_request', 'resource is required');
 
     const token = parseJwt(jwt, this.maxTokenLength);
@@ -106,8 +107,8 @@ export class EntraTokenVerifier {
     const metadata = await this.discovery.tenant(expected.cloud.authorityHost, tenantId);
     const issuer = metadata.issuers.find((candidate) => candidate.issuer === claims.iss);
     if (!issuer) {
-      const wanted = metadata.issuers.map((candidate) => quote(candidate.issuer)).join(' or ');
-      throw new EntraTokenError('issuer', `oidc: id token issued by a different provider, expected ${wanted} got ${quote(claims.iss ?? '')}`);
+      const wanted = metadata.issuers.map((candidate) => goQuote(candidate.issuer)).join(' or ');
+      throw new EntraTokenError('issuer', `oidc: id token issued by a different provider, expected ${wanted} got ${goQuote(claims.iss ?? '')}`);
     }
     const tid = checkTenant(claims.tid, tenantId, issuer);
     checkAudience(claims.aud, expected.audience);
@@ -137,7 +138,7 @@ export class EntraTokenVerifier {
     if (!lookup.found) {
       throw new EntraTokenError(
         'unknown_key',
-        `failed to verify signature: no key ${kid === undefined ? '' : `with kid ${quote(kid)} `}in the key set of ${quote(issuer.issuer)}`,
+        `failed to verify signature: no key ${kid === undefined ? '' : `with kid ${goQuote(kid)} `}in the key set of ${goQuote(issuer.issuer)}`,
       );
     }
     const data = Buffer.from(signingInput, 'ascii');
@@ -156,7 +157,7 @@ function checkTenant(tid: string | undefined, tenantId: string, issuer: IssuerMe
   const matches = GUID.test(tenantId)
     ? got.toLowerCase() === tenantId.toLowerCase()
     : GUID.test(got) && issuer.issuer.toLowerCase().split('/').includes(got.toLowerCase());
-  if (!matches) throw new EntraTokenError('tenant', `oidc: token tenant (tid) ${quote(got)} is not the expected tenant ${quote(tenantId)}`);
+  if (!matches) throw new EntraTokenError('tenant', `oidc: token tenant (tid) ${goQuote(got)} is not the expected tenant ${goQuote(tenantId)}`);
   return got.toLowerCase();
 }
 
@@ -164,7 +165,7 @@ function checkTenant(tid: string | undefined, tenantId: string, issuer: IssuerMe
 function checkAudience(aud: string | readonly string[] | undefined, audience: string): void {
   const audiences = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
   if (!audiences.includes(audience)) {
-    throw new EntraTokenError('audience', `oidc: expected audience ${quote(audience)} got [${audiences.map(quote).join(' ')}]`);
+    throw new EntraTokenError('audience', `oidc: expected audience ${goQuote(audience)} got [${audiences.map(goQuote).join(' ')}]`);
   }
 }
 

@@ -27,7 +27,8 @@ import type { LoginClaims, LoginRole } from './model';
 import { principalDenial } from './principal';
 import type { LoginRequest } from './request';
 import { verifyResource } from './resource';
-import { firstSyntaxError, goQuote } from './syntax';
+import { firstSyntaxError } from './syntax';
+import { goQuote } from '../vault/goQuote';
 
 export interface LoginDependencies {
   readonly mounts: { get(path: string): Promise<Mount | undefined> };

@@ -4,11 +4,8 @@
  * message Vault uses, or undefined when the value is acceptable. Only non-empty values are checked.
  */
 import { parseArmResourceId } from './arm-id';
+import { goQuote } from '../vault/goQuote';
 
-/** Go's %q for the strings we quote: double quotes, with quotes, backslashes and controls escaped. */
-export function goQuote(value: string): string {
-  return JSON.stringify(value);
-}
 
 const SUBSCRIPTION_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 // Azure's rule: Unicode letters and digits, '-', '_', '.', '(' and ')', not ending with '.'.
