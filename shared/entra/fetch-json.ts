@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { entraUnavailable } from './errors';
+import { describeNetworkError, shortText } from '../net/describe';
 
 /** The subset of `fetch` the verifier uses, so tests can inject their own. */
 export type FetchLike = (url: string, init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'error' }) => Promise<Response>;
@@ -17,13 +18,13 @@ export async function fetchJson(fetchFn: FetchLike, url: string, timeoutMs: numb
     // Redirects are refused: the URL was checked (https or loopback), where it redirects to was not.
     response = await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
   } catch (err) {
-    throw entraUnavailable(`GET ${url}: ${describe(err)}`, err);
+    throw entraUnavailable(`GET ${url}: ${describeNetworkError(err)}`, err);
   }
   let text: string;
   try {
     text = await response.text();
   } catch (err) {
-    throw entraUnavailable(`GET ${url}: unable to read response body: ${describe(err)}`, err);
+    throw entraUnavailable(`GET ${url}: unable to read response body: ${describeNetworkError(err)}`, err);
   }
   if (response.status !== 200) {
     const explanation = entraErrorDescription(text);
@@ -33,7 +34,7 @@ export async function fetchJson(fetchFn: FetchLike, url: string, timeoutMs: numb
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw entraUnavailable(`GET ${url}: response is not JSON: ${describe(err)}`, err);
+    throw entraUnavailable(`GET ${url}: response is not JSON: ${describeNetworkError(err)}`, err);
   }
 }
 
@@ -50,17 +51,7 @@ function entraErrorDescription(body: string): string | undefined {
   }
   const parsed = entraErrorSchema.safeParse(json);
   if (!parsed.success) return undefined;
-  const firstLine = (parsed.data.error_description.split(/\r?\n/)[0] ?? '').trim();
-  return firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine || undefined;
+  return shortText(parsed.data.error_description, 200).trim() || undefined;
 }
 
 const entraErrorSchema = z.object({ error_description: z.string() });
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    // fetch wraps the network error ("fetch failed"); its cause says what actually went wrong.
-    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    return `${err.message}${cause}`;
-  }
-  return String(err);
-}

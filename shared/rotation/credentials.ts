@@ -9,7 +9,8 @@
  */
 import { z } from 'zod';
 import { VaultError } from '../vault/errors';
-import { describeNetworkError, exchange, parseJson, shortText, type FetchLike, type RetryOptions, type Sleep } from './http';
+import { exchange, parseJson, type FetchLike, type RetryOptions, type Sleep } from './http';
+import { describeNetworkError, shortText } from '../net/describe';
 
 export interface AccessTokenSource {
   /** A bearer token for the source's scope; cached until shortly before it expires. */

@@ -10,7 +10,8 @@
 import { z } from 'zod';
 import { VaultError } from '../vault/errors';
 import type { AccessTokenSource } from './credentials';
-import { describeNetworkError, exchange, parseJson, shortText, type FetchLike, type HttpReply, type RetryOptions, type Sleep } from './http';
+import { exchange, parseJson, type FetchLike, type HttpReply, type RetryOptions, type Sleep } from './http';
+import { describeNetworkError, shortText } from '../net/describe';
 
 export interface GraphPasswordCredential {
   readonly keyId: string;
