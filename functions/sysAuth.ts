@@ -4,7 +4,7 @@
  */
 import { app } from '@azure/functions';
 import { disableMount } from '../shared/mounts/disable';
-import type { Mount } from '../shared/mounts/types';
+import { mountInfo } from '../shared/mounts/info';
 import { appServices } from '../shared/services';
 import { badRequest } from '../shared/vault/errors';
 import { vBool, vString } from '../shared/vault/fields';
@@ -14,24 +14,6 @@ import { z } from 'zod';
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
-/** One mount as Vault's `mountInfo` shows it. */
-function mountInfo(mount: Mount): Record<string, unknown> {
-  return {
-    accessor: mount.accessor,
-    config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
-    description: mount.description,
-    external_entropy_access: false,
-    local: mount.local,
-    options: null,
-    plugin_version: '',
-    running_plugin_version: '',
-    running_sha256: '',
-    seal_wrap: mount.sealWrap,
-    type: mount.type,
-    uuid: mount.uuid,
-  };
-}
-
 export const sysAuthListPath: PathDefinition = {
   pattern: 'sys/auth',
   mountType: 'system',
@@ -40,7 +22,7 @@ export const sysAuthListPath: PathDefinition = {
       access: 'admin',
       handler: async () => {
         const data: Record<string, unknown> = {};
-        for (const mount of await appServices().mounts.list()) data[`${mount.path}/`] = mountInfo(mount);
+        for (const mount of await appServices().mounts.list('auth')) data[`${mount.path}/`] = mountInfo(mount);
         // One of Vault's legacy routes that also copy data's keys to the top of the envelope.
         return { data, copyDataToTop: true };
       },
@@ -73,7 +55,7 @@ export const sysAuthMountPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const path = req.params.path ?? '';
-        const mount = await appServices().mounts.get(path);
+        const mount = await appServices().mounts.get('auth', path);
         if (!mount) throw badRequest(`No auth engine at ${path}/`);
         return { data: mountInfo(mount) };
       },
@@ -92,7 +74,7 @@ export const sysAuthMountPath: PathDefinition = {
             'config and options are accepted but not applied: mount tuning is not supported here; token lifetimes come from the role\'s token_* fields within AZAUTH_DEFAULT_TTL / AZAUTH_MAX_TTL',
           );
         }
-        const mount = await appServices().mounts.enable(path, {
+        const mount = await appServices().mounts.enable('auth', path, {
           type: 'azure',
           description: values.description ?? '',
           local: values.local ?? false,
@@ -106,7 +88,7 @@ export const sysAuthMountPath: PathDefinition = {
       access: 'admin',
       handler: async (req) => {
         const path = req.params.path ?? '';
-        const { warnings } = await disableMount(path, appServices());
+        const { warnings } = await disableMount('auth', path, appServices().disable);
         req.audit.note({ mount: path });
         for (const warning of warnings) req.warn(warning);
         return undefined;

@@ -7,7 +7,9 @@
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { createSpec } from '../shared/tokens/create';
-import { callerToken } from '../shared/tokens/requests';
+import { TOKEN_MOUNT } from '../shared/mounts/types';
+import { callerToken, callerView } from '../shared/tokens/requests';
+import { VaultError } from '../shared/vault/errors';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { vBool, vDuration, vInt, vString, vStringMap, vStringSlice } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
@@ -20,7 +22,7 @@ const fields = {
   /** Arbitrary string metadata (Vault reads `meta`; `metadata` is accepted as its documented alias). */
   meta: vStringMap,
   metadata: vStringMap,
-  /** Every token created here is an orphan; accepted for compatibility. */
+  /** Create an orphan (needs root or sudo on the path). */
   no_parent: vBool,
   no_default_policy: vBool,
   renewable: vBool,
@@ -38,30 +40,47 @@ const fields = {
   format: vString,
 };
 
-const create: PathHandler = async (req) => {
-  const { values } = req.fields(fields);
-  const { tokens } = appServices();
-  const parent = req.caller.kind === 'admin' && req.caller.via === 'root-token' ? (await callerToken(req, tokens)).record : undefined;
-  const spec = createSpec(
-    {
-      ...values,
-      meta: values.meta ?? values.metadata,
-      ttl: values.ttl ?? values.lease,
-    },
-    req.caller,
-    parent,
-  );
-  const issued = await tokens.issueToken(spec);
-  req.audit.note({ mount: 'token' });
-  req.audit.secret('new_accessor', issued.auth.accessor);
-  for (const warning of issued.warnings) req.warn(warning);
-  return { auth: issued.auth };
-};
+/** The token store's mount: its accessor is recorded on every token it creates. */
+async function tokenMountAccessor(): Promise<string> {
+  const mount = await appServices().mounts.active('auth', TOKEN_MOUNT);
+  if (!mount) throw new VaultError('internal', 'the token mount is missing from the mount table');
+  return mount.accessor;
+}
+
+const create =
+  (orphanEndpoint: boolean): PathHandler =>
+  async (req) => {
+    const { values } = req.fields(fields);
+    const { tokens } = appServices();
+    const view = callerView(req);
+    const parent = view ? (await callerToken(req, tokens)).record : undefined;
+    const spec = createSpec(
+      { ...values, meta: values.meta ?? values.metadata, ttl: values.ttl ?? values.lease },
+      {
+        parent,
+        parentLimitedUse: view?.limitedUse ?? false,
+        rootOrSudo: req.caller.kind === 'admin',
+        orphanEndpoint,
+        tokenMountAccessor: await tokenMountAccessor(),
+      },
+    );
+    const issued = await tokens.issueToken(spec);
+    req.audit.note({ mount: 'token' });
+    req.audit.secret('new_accessor', issued.auth.accessor);
+    for (const warning of issued.warnings) req.warn(warning);
+    return { auth: issued.auth };
+  };
 
 export const tokenCreatePath: PathDefinition = {
   pattern: 'auth/token/create',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: create } },
+  operations: { update: { access: 'admin', handler: create(false) } },
+};
+
+export const tokenCreateOrphanPath: PathDefinition = {
+  pattern: 'auth/token/create-orphan',
+  mountType: 'token',
+  operations: { update: { access: 'admin', handler: create(true) } },
 };
 
 app.http('tokenCreate', {
@@ -69,4 +88,11 @@ app.http('tokenCreate', {
   methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
   authLevel: 'anonymous',
   handler: vaultEndpoint(tokenCreatePath, () => appServices().endpoint),
+});
+
+app.http('tokenCreateOrphan', {
+  route: 'auth/token/create-orphan',
+  methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+  authLevel: 'anonymous',
+  handler: vaultEndpoint(tokenCreateOrphanPath, () => appServices().endpoint),
 });

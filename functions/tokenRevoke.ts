@@ -1,6 +1,7 @@
 /**
- * `auth/token/revoke` (POST/PUT): revokes a token given by value. Admin only. 204 also when the
- * token does not exist (Vault); a batch token → 400 "batch tokens cannot be revoked".
+ * `auth/token/revoke` (POST/PUT): revokes a token given by value and every token below it in its
+ * tree. 204 also when the token does not exist (Vault); a batch token → 400 "batch tokens cannot be
+ * revoked".
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
@@ -17,11 +18,8 @@ const fields = {
 const revoke: PathHandler = async (req) => {
   const { values } = req.fields(fields);
   const token = requiredToken(req, values.token);
-  const { tokens } = appServices();
-  const target = await tokens.find(token);
-  if (!target) return undefined;
-  noteToken(req, target);
-  await tokens.revoke(target);
+  const target = await appServices().tokens.revokeByToken(token);
+  if (target) noteToken(req, target);
   return undefined;
 };
 

@@ -8,7 +8,7 @@ import { adminPolicyFromSettings } from './access/admin-policy';
 import { createAuthorize, type TokenAuthenticator } from './access/authorize';
 import { EntraTokenVerifier } from './entra/verify';
 import { ConfigStore } from './config/store';
-import type { RevokeMountTokens } from './mounts/disable';
+import type { DisableMountDeps } from './mounts/disable';
 import { MountStore } from './mounts/store';
 import { RoleStore } from './roles/store';
 import { createTableProvider, TABLES, type TableProvider } from './storage/tables';
@@ -31,8 +31,8 @@ export interface Services {
   readonly configs: ConfigStore;
   /** Per-mount roles (`auth/<mount>/role/<name>`). */
   readonly roles: RoleStore;
-  /** Revokes the tokens a mount issued when it is disabled; the token store provides it. */
-  readonly revokeMountTokens: RevokeMountTokens;
+  /** What disabling a mount needs (`sys/auth`, `sys/mounts`, the `mounts` cleanup timer). */
+  readonly disable: DisableMountDeps;
   /** Verifies Entra access tokens (admin access, login); one per process so its caches are shared. */
   readonly entraVerifier: EntraTokenVerifier;
   /** Issues, authenticates, renews and revokes tokens (`issueToken` for login, `auth/token/*`). */
@@ -56,10 +56,15 @@ export function buildServices(settings: Settings): Services {
   const tables = createTableProvider(settings);
   const entraVerifier = new EntraTokenVerifier({ clockSkewSeconds: settings.AZAUTH_CLOCK_SKEW });
   const roles = new RoleStore(tables);
+  const mounts = new MountStore(tables);
   // Server keys (batch-token key, audit HMAC key): generated once, sealed in the state table.
   const serverKeys = createServerKeys(() => tables.table(TABLES.state), settings.AZAUTH_ENCRYPTION_KEY);
   const tokenService = new TokenService({
-    store: createTokenStore(() => tables.table(TABLES.tokens)),
+    store: createTokenStore(
+      () => tables.table(TABLES.tokens),
+      () => tables.table(TABLES.tokenChildren),
+    ),
+    mounts,
     keys: serverKeys,
     system: { defaultTtl: settings.AZAUTH_DEFAULT_TTL, maxTtl: settings.AZAUTH_MAX_TTL },
     // Renewal re-reads the login's role from the role store (Vault's plugin renew handler).
@@ -73,7 +78,6 @@ export function buildServices(settings: Settings): Services {
     admin: adminPolicyFromSettings(settings),
     warn: (message) => console.warn(`azauth: ${message}`),
   });
-  const mounts = new MountStore(tables);
   const configs = new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY);
   const login = new LoginService({
     mounts,
@@ -83,28 +87,36 @@ export function buildServices(settings: Settings): Services {
     verifier: entraVerifier,
     issueToken: (spec) => tokenService.issueToken(spec),
   });
+  const rotation = createRotationService({
+    settings,
+    tables,
+    configs,
+    azureMounts: async () => (await mounts.list('auth')).filter((mount) => mount.type === 'azure').map((mount) => mount.path),
+    log: (message) => console.warn(`azauth: ${message}`),
+  });
   return {
     settings,
     tables,
     mounts,
     configs,
     roles,
-    revokeMountTokens: async (mount) => {
-      // Disabling starts here: this worker's logins stop using what they remember of the mount.
-      login.forgetMount(mount);
-      await tokenService.revokeMountTokens(mount);
-    },
     entraVerifier,
     tokens: tokenService,
     audit,
     login,
-    rotation: createRotationService({
-      settings,
-      tables,
+    rotation,
+    disable: {
+      mounts,
       configs,
-      azureMounts: async () => (await mounts.list()).filter((mount) => mount.type === 'azure').map((mount) => mount.path),
-      log: (message) => console.warn(`azauth: ${message}`),
-    }),
+      roles,
+      rotation,
+      revokeMountTokens: async (mount) => {
+        await tokenService.revokeMountTokens(mount.path);
+      },
+      purgeSecretMount: async (mount) => {
+        throw new Error(`no secrets engine of type "${mount.type}" is available to purge ${mount.path}/`);
+      },
+    },
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
       // The audit key is loaded before the first request runs, so each request's record is written

@@ -31,7 +31,8 @@ import { firstSyntaxError } from './syntax';
 import { goQuote } from '../vault/goQuote';
 
 export interface LoginDependencies {
-  readonly mounts: { get(path: string): Promise<Mount | undefined> };
+  /** The mount table's hot-path view: active mounts, at most a second stale (see MountStore). */
+  readonly mounts: { active(table: 'auth', path: string): Promise<Mount | undefined> };
   readonly roles: { read(mount: string, name: string): Promise<Role | undefined> };
   readonly configs: {
     read(mount: string): Promise<MountConfig | undefined>;
@@ -72,7 +73,6 @@ export class LoginService {
   readonly armFacts: ArmFacts;
   private readonly armSessions = new ArmSessions();
   private catalog: CloudCatalog | undefined;
-  private readonly mountCache = new TtlCache<Mount | undefined>({ ttlMs: LOGIN_STATE_CACHE_MS, maxEntries: 1000, keep: (m) => m !== undefined });
   private readonly roleCache = new TtlCache<Role | undefined>({ ttlMs: LOGIN_STATE_CACHE_MS, maxEntries: 10_000, keep: (r) => r !== undefined });
   private readonly configCache = new TtlCache<MountConfig | undefined>({ ttlMs: LOGIN_STATE_CACHE_MS, maxEntries: 1000, keep: (c) => c !== undefined });
 
@@ -82,19 +82,22 @@ export class LoginService {
 
   async login(call: LoginCall): Promise<LoginOutcome> {
     const { mount, request } = call;
-    const mounted = await this.mountCache.get(mount, () => this.deps.mounts.get(mount));
+    const mounted = await this.deps.mounts.active('auth', mount);
     if (!mounted || mounted.type !== 'azure') throw noHandlerFor(`auth/${mount}/login`);
+    // Role and config are remembered per enable of the mount (its uuid), so a path disabled and
+    // enabled again never serves what the old mount had.
+    const stateKey = mounted.uuid;
 
     // 1, 2
     if (request.jwt === '') throw badRequest('jwt is required');
     if (request.role === '') throw badRequest('role is required');
     // The config is needed from step 6 on; reading it alongside the role saves a round trip. Its
     // failure is reported only if the login gets that far (an unknown role still answers 400).
-    const configRead = this.configCache.get(mount, () => this.deps.configs.read(mount));
+    const configRead = this.configCache.get(stateKey, () => this.deps.configs.read(mount));
     configRead.catch(() => undefined);
     // 3: a name no role can have is unknown by definition (and must not reach a storage key).
     const roleName = request.role.toLowerCase();
-    const stored = isValidRoleName(request.role) ? await this.roleCache.get(`${mount}\0${roleName}`, () => this.deps.roles.read(mount, roleName)) : undefined;
+    const stored = isValidRoleName(request.role) ? await this.roleCache.get(`${stateKey}\0${roleName}`, () => this.deps.roles.read(mount, roleName)) : undefined;
     if (!stored) throw badRequest(`invalid role name ${goQuote(request.role)}`);
     const role = loginRoleOf(stored);
     // 4
@@ -107,7 +110,12 @@ export class LoginService {
     // 6
     const config = await configRead;
     const effective = resolveEffectiveSettings(config, this.deps.settings);
-    if (!effective.ok) throw new VaultError('internal', effective.problem);
+    if (!effective.ok) {
+      // A mount whose disable began after this login started has already lost its config: that is
+      // the route going away (404), not a deployment mistake (500).
+      if ((await this.deps.mounts.active('auth', mount))?.uuid !== mounted.uuid) throw noHandlerFor(`auth/${mount}/login`);
+      throw new VaultError('internal', effective.problem);
+    }
     const cloud = this.cloud(effective.settings.cloud.name);
     // 7, 8
     const verified = await this.deps.verifier.verifyEntraToken(request.jwt, {
@@ -135,6 +143,7 @@ export class LoginService {
     const issued = await this.deps.issueToken({
       type: stored.tokenType === 'batch' ? 'batch' : 'service',
       mount,
+      mountAccessor: mounted.accessor,
       path: `auth/${mount}/login`,
       role: request.role,
       policies: stored.tokenPolicies,
@@ -151,13 +160,6 @@ export class LoginService {
       boundCidrs: stored.tokenBoundCidrs,
     });
     return { auth: issued.auth, warnings: issued.warnings };
-  }
-
-  /** Forgets the mount, its config and its roles (called when the mount is being disabled). */
-  forgetMount(mount: string): void {
-    this.mountCache.delete(mount);
-    this.configCache.delete(mount);
-    this.roleCache.deleteWhere((key) => key.startsWith(`${mount}\0`));
   }
 
   private cloud(name: string): CloudEndpoints {

@@ -1,23 +1,66 @@
 /**
- * Auth mounts: where an auth method lives under `/v1/auth/<path>/`. Each `azure` mount has its own
- * config and roles, so one deployment serves many Entra tenants.
+ * Mounts: where an auth method lives (`/v1/auth/<path>/…`, the `auth` table of `sys/auth`) or a
+ * secrets engine lives (`/v1/<path>/…`, the `secret` table of `sys/mounts`). One store and one naming
+ * rule for both, as Vault's mount table. Each `azure` auth mount has its own config and roles, so one
+ * deployment serves many Entra tenants; each `kv` mount has its own secrets.
  */
 import { z } from 'zod';
 
-/** The types a mount can have: `azure` mounts are ours; `token` is the built-in token store. */
-export type MountType = 'azure' | 'token';
+/** Which of Vault's two mount tables an entry belongs to. */
+export type MountTable = 'auth' | 'secret';
+
+/** `azure` auth mounts are ours; `token` is the built-in token store; `kv` is the KV secrets engine. */
+export type MountType = 'azure' | 'token' | 'kv';
+
+/**
+ * `disabling`: a disable has begun. From that moment the mount serves nothing (no login, no use of
+ * its tokens, no secret read) on every instance within the mount cache's bound, while its data is
+ * deleted; the entry goes last, so a disable cut short is finished by a retry or the cleanup timer.
+ */
+export type MountState = 'active' | 'disabling';
+
+/** Vault's per-mount `config` (tune) values we store; TTLs in seconds, 0 = the system default. */
+export interface MountTuning {
+  readonly defaultLeaseTtl: number;
+  readonly maxLeaseTtl: number;
+  readonly forceNoCache: boolean;
+  readonly listingVisibility: '' | 'unauth' | 'hidden';
+  readonly auditNonHmacRequestKeys: readonly string[];
+  readonly auditNonHmacResponseKeys: readonly string[];
+  readonly passthroughRequestHeaders: readonly string[];
+  readonly allowedResponseHeaders: readonly string[];
+}
+
+export const DEFAULT_TUNING: MountTuning = {
+  defaultLeaseTtl: 0,
+  maxLeaseTtl: 0,
+  forceNoCache: false,
+  listingVisibility: '',
+  auditNonHmacRequestKeys: [],
+  auditNonHmacResponseKeys: [],
+  passthroughRequestHeaders: [],
+  allowedResponseHeaders: [],
+};
 
 export interface Mount {
-  /** The path without slashes, e.g. `azure`. */
+  readonly table: MountTable;
+  /** The path without slashes, e.g. `azure` or `secret`. */
   readonly path: string;
   readonly type: MountType;
-  /** Vault-style accessor, e.g. `auth_azure_1a2b3c4d`; stable for the mount's life. */
+  /** Vault-style accessor (`auth_azure_1a2b3c4d`, `kv_1a2b3c4d`); new for every enable of a path. */
   readonly accessor: string;
   readonly uuid: string;
   readonly description: string;
   /** Accepted and echoed for Vault compatibility; there is no replication here. */
   readonly local: boolean;
   readonly sealWrap: boolean;
+  readonly externalEntropyAccess: boolean;
+  /** Engine options (`{"version": "2"}` for KV v2); null when none, as Vault shows it. */
+  readonly options: Readonly<Record<string, string>> | null;
+  readonly tuning: MountTuning;
+  readonly state: MountState;
+  /** When the disable began (RFC 3339); "" while active. */
+  readonly disablingSince: string;
   /** RFC 3339 time the mount was enabled. */
   readonly createdAt: string;
 }
@@ -45,14 +88,65 @@ export function mountPathProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** Table entity of a mount (partition `mounts`, row = escaped path). Parsed with zod on load. */
+/** A KV mount's version from its options: Vault treats a missing or empty version as 1. */
+export function kvVersionOf(mount: Pick<Mount, 'options'>): 1 | 2 {
+  return mount.options?.version === '2' ? 2 : 1;
+}
+
+const stringList = z.array(z.string()).default([]);
+
+const tuningSchema = z.object({
+  defaultLeaseTtl: z.number().int().nonnegative().default(0),
+  maxLeaseTtl: z.number().int().nonnegative().default(0),
+  forceNoCache: z.boolean().default(false),
+  listingVisibility: z.enum(['', 'unauth', 'hidden']).default(''),
+  auditNonHmacRequestKeys: stringList,
+  auditNonHmacResponseKeys: stringList,
+  passthroughRequestHeaders: stringList,
+  allowedResponseHeaders: stringList,
+});
+
+/** A JSON string column holding `schema`; an empty or absent column is the schema's default. */
+const jsonColumn = <T extends z.ZodType>(schema: T, empty: unknown) =>
+  z
+    .string()
+    .optional()
+    .transform((text, ctx): z.output<T> => {
+      let value: unknown = empty;
+      if (text) {
+        try {
+          value = JSON.parse(text);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'malformed JSON column' });
+          return z.NEVER;
+        }
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: 'unexpected JSON column shape' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    });
+
+/**
+ * Table entity of a mount (partition = its table, row = escaped path), parsed with zod on load.
+ * Rows written before secret mounts existed have no `table`, `options`, `tuning` or `state` column:
+ * they are active auth mounts with defaults.
+ */
 export const mountEntitySchema = z.object({
+  table: z.enum(['auth', 'secret']).default('auth'),
   path: z.string(),
-  type: z.enum(['azure', 'token']),
+  type: z.enum(['azure', 'token', 'kv']),
   accessor: z.string(),
   uuid: z.string(),
   description: z.string().default(''),
   local: z.boolean().default(false),
   sealWrap: z.boolean().default(false),
+  externalEntropyAccess: z.boolean().default(false),
+  options: jsonColumn(z.record(z.string(), z.string()).nullable(), null),
+  tuning: jsonColumn(tuningSchema, {}),
+  state: z.enum(['active', 'disabling']).default('active'),
+  disablingSince: z.string().default(''),
   createdAt: z.string(),
 });

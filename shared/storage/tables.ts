@@ -14,6 +14,8 @@ export const TABLES = {
   roles: 'azauthroles',
   tokens: 'azauthtokens',
   accessors: 'azauthaccessors',
+  /** The token tree's index: partition = parent accessor, row = child accessor. */
+  tokenChildren: 'azauthtokenchildren',
   state: 'azauthstate',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];

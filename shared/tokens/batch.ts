@@ -28,6 +28,10 @@ const payloadSchema = z.object({
   x: z.number().int(),
   ct: z.number().int().nonnegative(),
   c: z.array(z.string()),
+  // Required: a batch token must name the enable of its mount, so that disabling the mount (or
+  // disabling and re-enabling its path) ends it. Tokens sealed before this field existed no longer open.
+  ma: z.string(),
+  an: z.array(z.string()),
 });
 
 export class BatchTokenTooLarge extends Error {}
@@ -48,6 +52,8 @@ export function sealBatchToken(record: TokenRecord, key: Buffer): string {
     x: record.expireTimeMs,
     ct: record.creationTtl,
     c: [...record.boundCidrs],
+    ma: record.mountAccessor,
+    an: [...record.ancestors],
   };
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -96,6 +102,8 @@ export function openBatchToken(token: string, key: Buffer): TokenRecord | undefi
     displayName: p.d,
     path: p.pa,
     mount: p.mt,
+    mountAccessor: p.ma,
+    ancestors: p.an,
     role: p.r,
     principalId: p.o,
     tenantId: p.t,

@@ -13,6 +13,13 @@ export interface IssueSpec {
   readonly type: TokenType;
   /** Auth mount that issues it: `azure` for `auth/azure/login`, `token` for the token store. */
   readonly mount: string;
+  /** That mount's accessor (its current enable). */
+  readonly mountAccessor: string;
+  /**
+   * The parent token (`auth/token/create` without `no_parent`): the new token lives only while the
+   * parent and all its ancestors do. Absent for orphans (every login token is one, as in Vault).
+   */
+  readonly parent?: Pick<TokenRecord, 'accessor' | 'ancestors'>;
   /** Creation path, e.g. `auth/azure/login`. */
   readonly path: string;
   /** Role name as sent at login; renewal re-reads this role. Empty for token-store tokens. */
@@ -48,6 +55,12 @@ export interface IssueSpec {
   readonly parentExpires?: boolean;
 }
 
+/**
+ * How deep a token tree may grow. Every use of a token reads each of its ancestors (so that revoking
+ * a parent ends its descendants at once), so depth is a cost per use; Vault has no limit.
+ */
+export const MAX_TOKEN_TREE_DEPTH = 32;
+
 export interface PlannedToken {
   /** The record to store (service) or seal (batch), without its token-derived hash/accessor. */
   readonly record: Omit<TokenRecord, 'hash' | 'accessor'>;
@@ -75,6 +88,11 @@ export function planToken(spec: IssueSpec, system: SystemTtls, nowMs: number): P
     const bad = explicitMaxTtl !== 0 ? 'explicit_max_ttl' : numUses !== 0 ? 'num_uses' : period !== 0 ? 'period' : undefined;
     if (bad) throw badRequest(`batch tokens cannot have "${bad}" set`);
     if (isRoot) throw badRequest('batch tokens cannot be root tokens');
+  }
+
+  const ancestors = spec.parent ? [...spec.parent.ancestors, spec.parent.accessor] : [];
+  if (ancestors.length > MAX_TOKEN_TREE_DEPTH) {
+    throw badRequest(`token tree too deep: a token may have at most ${MAX_TOKEN_TREE_DEPTH} ancestors; create an orphan token instead`);
   }
 
   let boundCidrs = [...(spec.boundCidrs ?? [])];
@@ -118,6 +136,8 @@ export function planToken(spec: IssueSpec, system: SystemTtls, nowMs: number): P
       displayName: spec.displayName,
       path: spec.path,
       mount: spec.mount,
+      mountAccessor: spec.mountAccessor,
+      ancestors,
       role: spec.role ?? '',
       principalId,
       tenantId,
@@ -161,7 +181,7 @@ export function authBlockOf(record: TokenRecord, clientToken: string, leaseDurat
     renewable: record.renewable,
     entity_id: record.entityId,
     token_type: record.type,
-    orphan: true,
+    orphan: record.ancestors.length === 0,
     mfa_requirement: null,
     num_uses: record.numUses,
   };

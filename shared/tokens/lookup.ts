@@ -10,7 +10,7 @@ export function lookupData(record: TokenRecord, id: string, nowMs: number): Reco
     meta: record.meta ? { ...record.meta } : null,
     display_name: record.displayName,
     num_uses: record.numUses,
-    orphan: true,
+    orphan: record.ancestors.length === 0,
     creation_time: Math.floor(record.issueTimeMs / 1000),
     creation_ttl: record.creationTtl,
     expire_time: record.expireTimeMs === null ? null : new Date(record.expireTimeMs).toISOString(),

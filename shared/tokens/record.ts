@@ -19,6 +19,17 @@ export interface TokenRecord {
   readonly path: string;
   /** Auth mount that issued it (`azure`, `token`, …); mount disable revokes by this. */
   readonly mount: string;
+  /**
+   * Accessor of that mount when the token was issued ("" for tokens issued before it was recorded):
+   * a path disabled and enabled again has a new accessor, so the old mount's tokens stay dead.
+   */
+  readonly mountAccessor: string;
+  /**
+   * Accessors of the token's ancestors, the root of its tree first and its parent last; empty for an
+   * orphan. A token is usable only while every ancestor is (Vault's token tree): revoking or expiring
+   * a parent ends its descendants at that moment, before their entities are deleted.
+   */
+  readonly ancestors: readonly string[];
   /** Role it was issued under ("" for token-store tokens); renewal re-reads it. */
   readonly role: string;
   readonly principalId: string;
@@ -61,6 +72,8 @@ export interface TokenEntity {
   expire_time: Date;
   num_uses: number;
   last_renewal_time: Date;
+  /** JSON array of ancestor accessors (root first); changes when `revoke-orphan` cuts the tree. */
+  ancestors: string;
   facts: string;
 }
 
@@ -71,6 +84,7 @@ interface TokenFacts {
   meta: Readonly<Record<string, string>> | null;
   display_name: string;
   path: string;
+  mount_accessor: string;
   role: string;
   principal_id: string;
   tenant_id: string;
@@ -95,6 +109,7 @@ export function toEntity(record: TokenRecord, partitionKey: string): TokenEntity
     meta: record.meta,
     display_name: record.displayName,
     path: record.path,
+    mount_accessor: record.mountAccessor,
     role: record.role,
     principal_id: record.principalId,
     tenant_id: record.tenantId,
@@ -116,6 +131,7 @@ export function toEntity(record: TokenRecord, partitionKey: string): TokenEntity
     expire_time: record.expireTimeMs === null ? NEVER_EXPIRES : new Date(record.expireTimeMs),
     num_uses: record.numUses,
     last_renewal_time: record.lastRenewalTimeMs === null ? EPOCH : new Date(record.lastRenewalTimeMs),
+    ancestors: JSON.stringify(record.ancestors),
     facts: JSON.stringify(facts),
   };
 }
@@ -145,6 +161,21 @@ const commonColumns = {
   expire_time: z.date(),
   num_uses: count,
   last_renewal_time: z.date(),
+  // Absent on rows written before token trees existed: those tokens are orphans.
+  ancestors: z
+    .string()
+    .optional()
+    .transform((text, ctx): string[] => {
+      if (!text) return [];
+      try {
+        const parsed = z.array(z.string()).safeParse(JSON.parse(text));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // fall through to the issue below
+      }
+      ctx.addIssue({ code: 'custom', message: 'malformed ancestors column' });
+      return z.NEVER;
+    }),
   etag: z.string(),
 };
 
@@ -154,6 +185,7 @@ const factsSchema = z.object({
   meta: stringMap.nullable(),
   display_name: z.string(),
   path: z.string(),
+  mount_accessor: z.string().default(''),
   role: z.string(),
   principal_id: z.string(),
   tenant_id: z.string(),
@@ -191,6 +223,8 @@ function storedToken(columns: Columns, facts: TokenFacts): StoredToken {
       displayName: facts.display_name,
       path: facts.path,
       mount: columns.mount,
+      mountAccessor: facts.mount_accessor,
+      ancestors: columns.ancestors,
       role: facts.role,
       principalId: facts.principal_id,
       tenantId: facts.tenant_id,

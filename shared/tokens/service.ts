@@ -29,12 +29,24 @@ export interface RoleLookup {
   read(mount: string, name: string): Promise<RoleTokenSettings | undefined>;
 }
 
+/** Whether a token's auth mount still serves it (the mount table provides it). */
+export interface MountLiveness {
+  liveTokenMount(path: string, accessor: string): Promise<boolean>;
+}
+
 export interface TokenServiceDeps {
   readonly store: TokenStore;
   readonly keys: ServerKeys;
   readonly system: SystemTtls;
   readonly roles: RoleLookup;
+  readonly mounts: MountLiveness;
   readonly now?: () => number;
+}
+
+/** How a revocation walk ended: `complete` false when it stopped at its time budget. */
+export interface RevocationReport {
+  readonly revoked: number;
+  readonly complete: boolean;
 }
 
 export interface IssuedToken {
@@ -59,6 +71,10 @@ export interface RenewResult {
 export type GoneAnswer = 'invalid_token' | 'token_not_found';
 
 const MAX_CONTENDED_ATTEMPTS = 64;
+/** Children deleted per step of a revocation walk. */
+const REVOKE_PAGE_SIZE = 100;
+/** How long a revocation keeps walking within the request that asked for it. */
+export const DEFAULT_REVOKE_BUDGET_MS = 30_000;
 /**
  * How long a role read at renewal serves further renewals of tokens of that role in this process.
  * Vault re-reads the role on every renewal; a fleet of Vault Agents renewing tokens of one role would
@@ -96,15 +112,20 @@ export class TokenService {
     }
     const token = newServiceToken();
     const record: TokenRecord = { ...plan.record, hash: tokenHash(token), accessor: accessorOf(token) };
+    const parent = record.ancestors.at(-1);
+    // The index row goes first: a child that exists is always reachable from its parent's walk (a row
+    // whose token insert then fails points at nothing, which a walk skips).
+    if (parent) await this.deps.store.addChild(parent, record.accessor, record.ancestors.at(-2));
     await this.deps.store.insert(record);
     return { token, auth: authBlockOf(record, token, record.creationTtl), warnings: plan.warnings };
   }
 
   /** A non-expiring `root` token, as `vault server -dev` prints at start-up. */
-  async createRootToken(): Promise<string> {
+  async createRootToken(tokenMountAccessor: string): Promise<string> {
     const issued = await this.issueToken({
       type: 'service',
       mount: 'token',
+      mountAccessor: tokenMountAccessor,
       path: 'auth/token/root',
       policies: ['root'],
       displayName: 'root',
@@ -116,17 +137,15 @@ export class TokenService {
   // ---- use -----------------------------------------------------------------------------------
 
   /**
-   * Validates a token for one use: syntax, existence, expiry, bound CIDRs (every use), and the use
-   * count (an ETag-conditional decrement; the last use deletes the token). Throws Vault's 403
-   * "invalid token" for anything dead or malformed, plain "permission denied" for a live token used
-   * from outside its CIDRs.
+   * Validates a token for one use: syntax, existence, expiry, its mount and every ancestor still
+   * live, bound CIDRs (every use), and the use count (an ETag-conditional decrement; the last use
+   * deletes the token). Throws Vault's 403 "invalid token" for anything dead or malformed, plain
+   * "permission denied" for a live token used from outside its CIDRs. The view says whether the
+   * token was limited-use *before* this use (a token on its last use is still limited-use).
    */
   async authenticate(token: string, remoteAddress: string | undefined): Promise<TokenView> {
-    const found = await this.find(token);
-    if (!found) throw invalidToken();
-    if (!addressAllowed(found.record.boundCidrs, remoteAddress)) throw permissionDenied();
-    const used = await this.consumeUse(found);
-    if (!used) throw invalidToken();
+    const found = await this.resolve(token, remoteAddress);
+    const used = await this.use(found);
     const view: TokenView = {
       hash: used.record.hash,
       accessor: used.record.accessor,
@@ -134,9 +153,46 @@ export class TokenService {
       policies: used.record.policies,
       mount: used.record.mount,
       principalId: used.record.principalId,
+      entityId: used.record.entityId,
+      limitedUse: found.record.numUses > 0,
     };
     this.resolvedViews.set(view, used);
     return view;
+  }
+
+  /**
+   * A usable token, without consuming a use: known, unexpired, its mount and ancestors live, and the
+   * caller inside its bound CIDRs.
+   */
+  async resolve(token: string, remoteAddress: string | undefined): Promise<ResolvedToken> {
+    const found = await this.find(token);
+    if (!found || !(await this.usable(found.record))) throw invalidToken();
+    if (!addressAllowed(found.record.boundCidrs, remoteAddress)) throw permissionDenied();
+    return found;
+  }
+
+  /** Consumes one use of a resolved token; the record returned is the one after this use. */
+  async use(found: ResolvedToken): Promise<ResolvedToken> {
+    const used = await this.consumeUse(found);
+    if (!used) throw invalidToken();
+    return used;
+  }
+
+  /**
+   * Whether a stored token may act: its mount is still the enable that issued it, and every
+   * ancestor exists, is unexpired and has a live mount. Ancestors are read on every use (in
+   * parallel), so a revoked or expired parent ends its descendants at once, on every instance.
+   */
+  private async usable(record: TokenRecord): Promise<boolean> {
+    if (!(await this.deps.mounts.liveTokenMount(record.mount, record.mountAccessor))) return false;
+    if (record.ancestors.length === 0) return true;
+    const now = this.now();
+    const ancestors = await Promise.all(record.ancestors.map((accessor) => this.deps.store.getByAccessor(accessor)));
+    for (const ancestor of ancestors) {
+      if (!ancestor || isExpired(ancestor.record, now)) return false;
+      if (!(await this.deps.mounts.liveTokenMount(ancestor.record.mount, ancestor.record.mountAccessor))) return false;
+    }
+    return true;
   }
 
   /**
@@ -276,15 +332,120 @@ export class TokenService {
     return settings;
   }
 
-  // ---- revoke --------------------------------------------------------------------------------
+  // ---- revoke ----------------------------------------------------------------------------------
 
   /**
-   * Revokes a service token: one delete of its one entity, so no reader can ever see a token
-   * without its accessor or the reverse. Idempotent.
+   * Revokes a service token and its whole subtree (Vault's revoke, revoke-self, revoke-accessor).
+   * The token's own entity goes first: from that moment every descendant is unusable (each use
+   * checks its ancestors), then the descendants are deleted. Idempotent; a walk cut short by its
+   * budget is finished by a repeat of the call or by the tidy timer's sweep.
    */
-  async revoke(target: ResolvedToken): Promise<void> {
+  async revoke(target: ResolvedToken, budgetMs = DEFAULT_REVOKE_BUDGET_MS): Promise<RevocationReport> {
     if (target.record.type === 'batch') throw badRequest('batch tokens cannot be revoked');
-    await this.deps.store.remove(target.record.accessor);
+    return this.revokeTree(target.record.accessor, target.record.ancestors.at(-1) ?? '', budgetMs);
+  }
+
+  /**
+   * Revokes the subtree rooted at `accessor` (whose parent is `parent`, "" for an orphan), whether or
+   * not the root token itself still exists, so a retry after a cut-short walk finishes it.
+   */
+  async revokeTree(accessor: string, parent: string, budgetMs = DEFAULT_REVOKE_BUDGET_MS): Promise<RevocationReport> {
+    const deadline = this.now() + budgetMs;
+    const root = await this.deps.store.remove(accessor);
+    const walk = await this.revokeDescendants(accessor, deadline);
+    if (walk.complete && parent) await this.deps.store.removeChildren(parent, [accessor]);
+    return { revoked: walk.revoked + (root.ok ? 1 : 0), complete: walk.complete };
+  }
+
+  /**
+   * Depth first over the tree index: each page of children is deleted, then their own subtrees, and
+   * only then the page's index rows, so an interrupted walk resumes from the rows that remain. Two
+   * walks at once only repeat deletes (a 404 counts as done).
+   */
+  private async revokeDescendants(parent: string, deadline: number): Promise<RevocationReport> {
+    let revoked = 0;
+    for (;;) {
+      if (this.now() > deadline) return { revoked, complete: false };
+      // Always the first page: the rows of the previous page are gone by now.
+      const page = await this.deps.store.children(parent, REVOKE_PAGE_SIZE);
+      if (page.children.length === 0) return { revoked, complete: true };
+      const removed = await Promise.all(page.children.map((child) => this.deps.store.remove(child.accessor)));
+      revoked += removed.filter((outcome) => outcome.ok).length;
+      for (const child of page.children) {
+        if (!child.hasChildren) continue;
+        const below = await this.revokeDescendants(child.accessor, deadline);
+        revoked += below.revoked;
+        if (!below.complete) return { revoked, complete: false };
+      }
+      await this.deps.store.removeChildren(parent, page.children.map((child) => child.accessor));
+    }
+  }
+
+  /**
+   * Vault's revoke-orphan: revokes only `target`; its children become orphans and keep working, with
+   * every descendant's ancestor list cut below `target`. The chains are rewritten while `target`
+   * still lives, so no descendant is ever without a live chain; then the index rows go, then the token.
+   */
+  async revokeOrphan(target: ResolvedToken): Promise<void> {
+    if (target.record.type === 'batch') throw badRequest('batch tokens cannot be revoked');
+    const { accessor } = target.record;
+    const rewrite = async (node: string, chain: readonly string[]): Promise<void> => {
+      let continuation: string | undefined;
+      do {
+        const page = await this.deps.store.children(node, REVOKE_PAGE_SIZE, continuation);
+        await Promise.all(page.children.map((child) => this.deps.store.setAncestors(child.accessor, chain)));
+        for (const child of page.children) if (child.hasChildren) await rewrite(child.accessor, [...chain, child.accessor]);
+        continuation = page.continuation;
+      } while (continuation);
+    };
+    await rewrite(accessor, []);
+    for (;;) {
+      const page = await this.deps.store.children(accessor, REVOKE_PAGE_SIZE);
+      if (page.children.length === 0) break;
+      await this.deps.store.removeChildren(accessor, page.children.map((child) => child.accessor));
+    }
+    await this.deps.store.remove(accessor);
+    const parent = target.record.ancestors.at(-1);
+    if (parent) await this.deps.store.removeChildren(parent, [accessor]);
+  }
+
+  /**
+   * Finishes revocations whose root is gone (a parent revoked by a walk that was cut short, expired,
+   * deleted by tidy, or revoked with its mount): every index partition whose parent no longer exists
+   * has its subtree revoked. Part of the tidy timer.
+   */
+  async sweepAbandonedTrees(budgetMs: number): Promise<RevocationReport> {
+    const deadline = this.now() + budgetMs;
+    let revoked = 0;
+    let continuation: string | undefined;
+    do {
+      if (this.now() > deadline) return { revoked, complete: false };
+      const page = await this.deps.store.parents(1000, continuation);
+      for (const parent of page.accessors) {
+        const stored = await this.deps.store.getByAccessor(parent);
+        if (stored && !isExpired(stored.record, this.now())) continue;
+        const walk = await this.revokeTree(parent, '', Math.max(0, deadline - this.now()));
+        revoked += walk.revoked;
+        if (!walk.complete) return { revoked, complete: false };
+      }
+      continuation = page.continuation;
+    } while (continuation);
+    return { revoked, complete: true };
+  }
+
+  /**
+   * `auth/token/revoke`: the live token and its subtree. A service token that is already gone still
+   * has its subtree walked (its accessor follows from the token), so repeating a revoke whose walk
+   * was cut short finishes it. Returns the token that was live, if any.
+   */
+  async revokeByToken(token: string): Promise<ResolvedToken | undefined> {
+    const found = await this.find(token);
+    if (found) {
+      await this.revoke(found);
+      return found;
+    }
+    if (classifyToken(token) === 'service') await this.revokeTree(accessorOf(token), '');
+    return undefined;
   }
 
   /** Revokes by accessor; false when no live token has it. */
@@ -307,9 +468,16 @@ export class TokenService {
     return accessors.sort();
   }
 
-  /** Deletes expired tokens (the hourly timer and `auth/token/tidy`); see tidy.ts. */
-  tidy(options: Omit<TidyOptions, 'now'> = {}): Promise<TidyReport> {
-    return tidyTokens(this.deps.store, { ...options, now: this.now });
+  /**
+   * The hourly tidy and `auth/token/tidy`: deletes expired tokens (see tidy.ts), then finishes the
+   * revocation of every subtree whose root is gone (an expired or revoked parent), within one budget.
+   */
+  async tidy(options: Omit<TidyOptions, 'now'> = {}): Promise<TidyReport & { readonly treeTokensRevoked: number }> {
+    const started = this.now();
+    const expired = await tidyTokens(this.deps.store, { ...options, now: this.now });
+    const left = options.budgetMs === undefined ? DEFAULT_REVOKE_BUDGET_MS : Math.max(0, options.budgetMs - (this.now() - started));
+    const trees = await this.sweepAbandonedTrees(left);
+    return { ...expired, complete: expired.complete && trees.complete, treeTokensRevoked: trees.revoked };
   }
 
   /**

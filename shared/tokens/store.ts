@@ -5,9 +5,15 @@
  * overwrite each other silently.
  */
 import { odata, type TableClient } from '@azure/data-tables';
-import { getEntityOrUndefined, isNotFound, isPreconditionFailed } from '../storage/tables';
+import { getEntityOrUndefined, isNotFound, isPreconditionFailed, statusOf } from '../storage/tables';
 import { accessorOf, isAccessorShaped, partitionOf, sameHash, tokenHash } from './format';
 import { NEVER_EXPIRES, fromEntity, toEntity, type StoredToken, type TokenRecord } from './record';
+
+/** A row of the tree index: a child and whether it has children of its own. */
+export interface TreeChild {
+  readonly accessor: string;
+  readonly hasChildren: boolean;
+}
 
 export type ConditionalOutcome = { ok: true; etag: string } | { ok: false; reason: 'changed' | 'gone' };
 
@@ -22,6 +28,20 @@ export interface TokenStore {
   remove(accessor: string, etag?: string): Promise<ConditionalOutcome>;
   /** Pages of accessors; `continuation` resumes a previous page. */
   listAccessors(pageSize: number, continuation?: string): Promise<{ accessors: string[]; continuation?: string }>;
+  /**
+   * Records `child` under `parent` in the tree index (before the child is inserted); with
+   * `grandparent`, also marks the parent's own index row as having children, so that a revocation
+   * walk only lists the children of tokens that have some.
+   */
+  addChild(parent: string, child: string, grandparent?: string): Promise<void>;
+  /** A page of a token's children from the tree index. */
+  children(parent: string, pageSize: number, continuation?: string): Promise<{ children: TreeChild[]; continuation?: string }>;
+  /** Replaces a token's ancestor list (revoke-orphan); false when the token is gone. */
+  setAncestors(accessor: string, ancestors: readonly string[]): Promise<boolean>;
+  /** Removes index rows of `parent` (idempotent). */
+  removeChildren(parent: string, children: readonly string[]): Promise<void>;
+  /** A page of the distinct parents that have index rows (for the sweep of abandoned trees). */
+  parents(pageSize: number, continuation?: string): Promise<{ accessors: string[]; continuation?: string }>;
   /** Pages of tokens matching a filter on mount or expiry, keys only. */
   scan(
     filter: { mount: string } | { expiredBefore: Date },
@@ -30,7 +50,7 @@ export interface TokenStore {
   ): Promise<{ keys: { accessor: string; etag: string }[]; continuation?: string }>;
 }
 
-export function createTokenStore(table: () => Promise<TableClient>): TokenStore {
+export function createTokenStore(table: () => Promise<TableClient>, childTable: () => Promise<TableClient>): TokenStore {
   const get = async (accessor: string): Promise<StoredToken | undefined> => {
     const client = await table();
     const entity = await getEntityOrUndefined<Record<string, unknown>>(client, partitionOf(accessor), accessor);
@@ -91,6 +111,69 @@ export function createTokenStore(table: () => Promise<TableClient>): TokenStore 
       return next.value.continuationToken ? { accessors, continuation: next.value.continuationToken } : { accessors };
     },
 
+    async addChild(parent, child, grandparent) {
+      const client = await childTable();
+      if (grandparent) await client.upsertEntity({ partitionKey: grandparent, rowKey: parent, has_children: true }, 'Merge');
+      await client.upsertEntity({ partitionKey: parent, rowKey: child }, 'Merge');
+    },
+
+    async children(parent, pageSize, continuation) {
+      const client = await childTable();
+      const pages = client
+        .listEntities<{ has_children?: boolean }>({ queryOptions: { filter: odata`PartitionKey eq ${parent}`, select: ['RowKey', 'has_children'] } })
+        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const next = await pages.next();
+      if (next.done) return { children: [] };
+      const children = next.value.flatMap((e) => (typeof e.rowKey === 'string' ? [{ accessor: e.rowKey, hasChildren: e.has_children === true }] : []));
+      return next.value.continuationToken ? { children, continuation: next.value.continuationToken } : { children };
+    },
+
+    async setAncestors(accessor, ancestors) {
+      const client = await table();
+      try {
+        await client.updateEntity({ partitionKey: partitionOf(accessor), rowKey: accessor, ancestors: JSON.stringify(ancestors) }, 'Merge');
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    },
+
+    async removeChildren(parent, children) {
+      if (children.length === 0) return;
+      const client = await childTable();
+      // One entity-group transaction per 100 rows of the same partition; a row already gone fails
+      // the whole batch, so that case falls back to single deletes that ignore 404.
+      for (let i = 0; i < children.length; i += 100) {
+        const slice = children.slice(i, i + 100);
+        try {
+          await client.submitTransaction(slice.map((child) => ['delete', { partitionKey: parent, rowKey: child }]));
+        } catch (err) {
+          if (!isNotFound(err) && statusOf(err) !== 400) throw err;
+          await Promise.all(
+            slice.map(async (child) => {
+              try {
+                await client.deleteEntity(parent, child);
+              } catch (inner) {
+                if (!isNotFound(inner)) throw inner;
+              }
+            }),
+          );
+        }
+      }
+    },
+
+    async parents(pageSize, continuation) {
+      const client = await childTable();
+      const pages = client
+        .listEntities({ queryOptions: { select: ['PartitionKey'] } })
+        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const next = await pages.next();
+      if (next.done) return { accessors: [] };
+      const accessors = [...new Set(next.value.map((e) => e.partitionKey).filter((k): k is string => typeof k === 'string'))];
+      return next.value.continuationToken ? { accessors, continuation: next.value.continuationToken } : { accessors };
+    },
+
     async scan(filter, pageSize, continuation) {
       const client = await table();
       const expression =
@@ -114,8 +197,9 @@ function changesToColumns(changes: Partial<TokenRecord>): Record<string, unknown
   if (changes.numUses !== undefined) columns.num_uses = changes.numUses;
   if (changes.expireTimeMs !== undefined) columns.expire_time = changes.expireTimeMs === null ? NEVER_EXPIRES : new Date(changes.expireTimeMs);
   if (changes.lastRenewalTimeMs !== undefined && changes.lastRenewalTimeMs !== null) columns.last_renewal_time = new Date(changes.lastRenewalTimeMs);
-  const unsupported = Object.keys(changes).filter((k) => !['numUses', 'expireTimeMs', 'lastRenewalTimeMs'].includes(k));
-  // Only these three facts ever change after issue; anything else is a programming error.
+  if (changes.ancestors !== undefined) columns.ancestors = JSON.stringify(changes.ancestors);
+  const unsupported = Object.keys(changes).filter((k) => !['numUses', 'expireTimeMs', 'lastRenewalTimeMs', 'ancestors'].includes(k));
+  // Only these facts ever change after issue; anything else is a programming error.
   if (unsupported.length) throw new Error(`token fields cannot change after issue: ${unsupported.join(', ')}`);
   return columns;
 }

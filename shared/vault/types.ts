@@ -15,6 +15,9 @@ export interface TokenView {
   readonly policies: readonly string[];
   readonly mount: string;
   readonly principalId: string;
+  readonly entityId: string;
+  /** The token had a use limit before this request (even if this request used its last use). */
+  readonly limitedUse: boolean;
 }
 
 export type Caller =

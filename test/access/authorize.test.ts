@@ -32,7 +32,7 @@ class FakeVerifier implements EntraVerifier {
 }
 
 function view(policies: string[]): TokenView {
-  return { hash: 'h', accessor: 'acc', type: 'service', policies, mount: 'azure', principalId: 'p-1' };
+  return { hash: 'h', accessor: 'acc', type: 'service', policies, mount: 'azure', principalId: 'p-1', entityId: '', limitedUse: false };
 }
 
 class FakeTokens implements TokenAuthenticator {

@@ -33,7 +33,7 @@ afterAll(async () => {
 describe('MountStore', () => {
   it('bootstraps azure and token exactly once when many instances start together', async () => {
     const stores = Array.from({ length: 6 }, () => new MountStore(tables));
-    const lists = await Promise.all(stores.map((store) => store.list()));
+    const lists = await Promise.all(stores.map((store) => store.list('auth')));
     for (const list of lists) expect(list.map((m) => m.path)).toEqual(['azure', 'token']);
     const accessors = new Set(lists.map((list) => list[0]?.accessor));
     expect(accessors.size).toBe(1);
@@ -41,7 +41,7 @@ describe('MountStore', () => {
 
   it('lets exactly one of many concurrent enables of a path win', async () => {
     const store = new MountStore(tables);
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => store.enable('race', { type: 'azure' })));
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => store.enable('auth', 'race', { type: 'azure' })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) {
       if (r.status === 'rejected') expect((r.reason as VaultError).errors).toEqual(['path is already in use at race/']);
@@ -50,10 +50,10 @@ describe('MountStore', () => {
 
   it('does not recreate a disabled azure mount in a new instance', async () => {
     const store = new MountStore(tables);
-    await store.list();
-    expect(await store.remove('azure')).toBe(true);
-    expect(await new MountStore(tables).get('azure')).toBeUndefined();
-    await store.enable('azure', { type: 'azure' });
+    const [azure] = await store.list('auth');
+    expect(await store.remove('auth', 'azure', azure!.uuid)).toBe(true);
+    expect(await new MountStore(tables).get('auth', 'azure')).toBeUndefined();
+    await store.enable('auth', 'azure', { type: 'azure' });
   });
 });
 

@@ -8,7 +8,7 @@ import { LoginService, type LoginDependencies } from '../../shared/login/login';
 import { newMountConfig } from '../../shared/config/types';
 import { newRole, type Role } from '../../shared/roles/types';
 import { readSettings } from '../../shared/settings';
-import type { Mount } from '../../shared/mounts/types';
+import { DEFAULT_TUNING, type Mount } from '../../shared/mounts/types';
 
 const loaded = vi.hoisted(() => ({ compute: 0, identity: 0 }));
 
@@ -37,9 +37,24 @@ const OID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
 const VM = `/subscriptions/${SUB}/resourcegroups/rg/providers/Microsoft.Compute/virtualMachines/web`;
 
 function service(roles: Record<string, Role>): LoginService {
-  const mount: Mount = { path: 'azure', type: 'azure', accessor: 'auth_azure_1', uuid: 'u', description: '', local: false, sealWrap: false, createdAt: '' };
+  const mount: Mount = {
+    table: 'auth',
+    path: 'azure',
+    type: 'azure',
+    accessor: 'auth_azure_1',
+    uuid: 'u',
+    description: '',
+    local: false,
+    sealWrap: false,
+    externalEntropyAccess: false,
+    options: null,
+    tuning: DEFAULT_TUNING,
+    state: 'active',
+    disablingSince: '',
+    createdAt: '',
+  };
   const deps: LoginDependencies = {
-    mounts: { get: async (path) => (path === 'azure' ? mount : undefined) },
+    mounts: { active: async (_table, path) => (path === 'azure' ? mount : undefined) },
     roles: { read: async (_mount, name) => roles[name] },
     configs: {
       read: async () => ({ ...newMountConfig(new Date()), tenantId: TENANT, resource: 'https://management.azure.com/' }),

@@ -7,7 +7,7 @@ import { TableClient } from '@azure/data-tables';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from '../../dev/host/azurite';
 import { createServerKeys, type ServerKeys } from '../../shared/tokens/serverKeys';
 import { createTokenStore, type TokenStore } from '../../shared/tokens/store';
-import { TokenService, type RoleTokenSettings } from '../../shared/tokens/service';
+import { TokenService, type MountLiveness, type RoleTokenSettings } from '../../shared/tokens/service';
 
 export interface CoreFixture {
   readonly azurite: EmbeddedAzurite;
@@ -36,10 +36,15 @@ export interface ServiceFixture {
   readonly store: TokenStore;
   readonly keys: ServerKeys;
   readonly roles: Map<string, RoleTokenSettings>;
+  /** Mounts that serve their tokens (`path` → accessor); delete one to "disable" it. */
+  readonly mounts: Map<string, string>;
   readonly tokensTable: string;
   readonly stateTable: string;
   clock: { now: number };
 }
+
+export const TEST_AZURE_ACCESSOR = 'auth_azure_0000test';
+export const TEST_TOKEN_ACCESSOR = 'auth_token_0000test';
 
 export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
@@ -48,7 +53,17 @@ export function newService(core: CoreFixture, system = { defaultTtl: 768 * 3600,
   const suffix = randomUUID().replace(/-/g, '').slice(0, 12);
   const tokensTable = `tok${suffix}`;
   const stateTable = `state${suffix}`;
-  const store = createTokenStore(() => core.table(tokensTable));
+  const store = createTokenStore(
+    () => core.table(tokensTable),
+    () => core.table(`${tokensTable}kids`),
+  );
+  const mounts = new Map<string, string>([
+    ['azure', TEST_AZURE_ACCESSOR],
+    ['token', TEST_TOKEN_ACCESSOR],
+  ]);
+  const liveness: MountLiveness = {
+    liveTokenMount: async (path, accessor) => mounts.has(path) && (accessor === '' || mounts.get(path) === accessor),
+  };
   const keys = createServerKeys(() => core.table(stateTable), TEST_ENCRYPTION_KEY);
   const roles = new Map<string, RoleTokenSettings>();
   const clock = { now: Date.now() };
@@ -57,7 +72,8 @@ export function newService(core: CoreFixture, system = { defaultTtl: 768 * 3600,
     keys,
     system,
     roles: { read: async (mount, name) => roles.get(`${mount}/${name}`) },
+    mounts: liveness,
     now: () => clock.now,
   });
-  return { service, store, keys, roles, tokensTable, stateTable, clock };
+  return { service, store, keys, roles, mounts, tokensTable, stateTable, clock };
 }

@@ -52,7 +52,7 @@ describe('batch tokens', () => {
   const now = Date.UTC(2025, 0, 1);
   const record = (): TokenRecord => ({
     ...planToken(
-      { type: 'batch', mount: 'azure', path: 'auth/azure/login', role: 'web', policies: ['web'], displayName: 'azure-oid', principalId: 'oid', tenantId: 'tid', meta: { role: 'web' }, boundCidrs: ['10.0.0.0/8'] },
+      { type: 'batch', mount: 'azure', mountAccessor: 'auth_azure_1', path: 'auth/azure/login', role: 'web', policies: ['web'], displayName: 'azure-oid', principalId: 'oid', tenantId: 'tid', meta: { role: 'web' }, boundCidrs: ['10.0.0.0/8'] },
       system,
       now,
     ).record,

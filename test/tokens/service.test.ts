@@ -7,7 +7,7 @@ import { TokenService } from '../../shared/tokens/service';
 import { createRootToken } from '../../shared/tokens/root';
 import { TABLES } from '../../shared/storage/tables';
 import { createTokenStore } from '../../shared/tokens/store';
-import { newService, startCore, TEST_ENCRYPTION_KEY, type CoreFixture } from './core-support';
+import { newService, startCore, TEST_AZURE_ACCESSOR, TEST_ENCRYPTION_KEY, TEST_TOKEN_ACCESSOR, type CoreFixture } from './core-support';
 
 let core: CoreFixture;
 beforeAll(async () => {
@@ -20,6 +20,7 @@ afterAll(async () => {
 const login = {
   type: 'service' as const,
   mount: 'azure',
+  mountAccessor: TEST_AZURE_ACCESSOR,
   path: 'auth/azure/login',
   role: 'Web',
   policies: ['web'],
@@ -55,7 +56,7 @@ describe('issue and store', () => {
     expect(row.token_hash).toBe(tokenHash(issued.token));
     // Own columns only for what is filtered on or changes after issue; the rest is one JSON column.
     const columns = Object.keys(row).filter((k) => !['partitionKey', 'rowKey', 'etag', 'timestamp'].includes(k)).sort();
-    expect(columns).toEqual(['expire_time', 'facts', 'last_renewal_time', 'mount', 'num_uses', 'token_hash']);
+    expect(columns).toEqual(['ancestors', 'expire_time', 'facts', 'last_renewal_time', 'mount', 'num_uses', 'token_hash']);
     expect(JSON.parse(String(row.facts))).toMatchObject({ type: 'service', policies: ['default', 'web'], role: 'Web', principal_id: 'oid-1', meta: login.meta });
     expect(JSON.stringify(row)).not.toContain(issued.token);
     expect(JSON.stringify(row)).not.toContain(issued.token.slice(4));
@@ -106,7 +107,13 @@ describe('server keys', () => {
     const keys = createServerKeys(() => core.table(fx.stateTable), undefined);
     await expect(keys.get('batch-token')).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
     const issued = await fx.service.issueToken({ ...login, type: 'batch' });
-    const keyless = new TokenService({ store: fx.store, keys, system: { defaultTtl: 3600, maxTtl: 7200 }, roles: { read: async () => undefined } });
+    const keyless = new TokenService({
+      store: fx.store,
+      keys,
+      system: { defaultTtl: 3600, maxTtl: 7200 },
+      roles: { read: async () => undefined },
+      mounts: { liveTokenMount: async () => true },
+    });
     await expect(keyless.authenticate(issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
     await expect(keyless.issueToken({ ...login, type: 'batch' })).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
   });
@@ -185,7 +192,8 @@ describe('revocation, mounts and tidy', () => {
   it('revokeMountTokens removes only that mount\'s tokens, idempotently and concurrently', async () => {
     const fx = newService(core);
     const mine = await Promise.all(Array.from({ length: 130 }, () => fx.service.issueToken(login)));
-    const other = await fx.service.issueToken({ ...login, mount: 'other' });
+    fx.mounts.set('other', 'auth_azure_other');
+    const other = await fx.service.issueToken({ ...login, mount: 'other', mountAccessor: 'auth_azure_other' });
     const counts = await Promise.all([fx.service.revokeMountTokens('azure'), fx.service.revokeMountTokens('azure')]);
     expect(counts[0]! + counts[1]!).toBeGreaterThanOrEqual(130);
     for (const t of mine.slice(0, 10)) expect(await fx.service.find(t.token)).toBeUndefined();
@@ -197,7 +205,7 @@ describe('revocation, mounts and tidy', () => {
     const fx = newService(core);
     const expiring = await Promise.all(Array.from({ length: 25 }, () => fx.service.issueToken({ ...login, ttl: 60 })));
     const live = await fx.service.issueToken({ ...login, ttl: 3600 });
-    const root = await fx.service.createRootToken();
+    const root = await fx.service.createRootToken(TEST_TOKEN_ACCESSOR);
     const later = fx.clock.now + 120_000;
     const [a, b] = await Promise.all([
       tidyTokens(fx.store, { pageSize: 7, now: () => later }),
@@ -224,7 +232,10 @@ describe('createRootToken (dev mode)', () => {
   it('writes a non-expiring root token through the app settings', async () => {
     const token = await createRootToken({ AzureWebJobsStorage: core.azurite.connectionString, AZAUTH_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY });
     expect(token).toMatch(/^hvs\./);
-    const stored = await createTokenStore(() => core.table(TABLES.tokens)).getByToken(token);
+    const stored = await createTokenStore(
+      () => core.table(TABLES.tokens),
+      () => core.table(TABLES.tokenChildren),
+    ).getByToken(token);
     expect(stored?.record).toMatchObject({ policies: ['root'], expireTimeMs: null, renewable: false, displayName: 'root', path: 'auth/token/root' });
   });
 });

@@ -71,7 +71,7 @@ describe('sanitizePolicies', () => {
 });
 
 describe('planToken', () => {
-  const login = { type: 'service' as const, mount: 'azure', path: 'auth/azure/login', role: 'web', policies: ['web'], displayName: 'azure-x' };
+  const login = { type: 'service' as const, mount: 'azure', mountAccessor: 'auth_azure_1', path: 'auth/azure/login', role: 'web', policies: ['web'], displayName: 'azure-x' };
 
   it('applies token_ttl and token_max_ttl and adds default', () => {
     const plan = planToken({ ...login, ttl: 3600, maxTtl: 7200 }, system, T0);
