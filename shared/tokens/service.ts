@@ -73,6 +73,22 @@ export type GoneAnswer = 'invalid_token' | 'token_not_found';
 const MAX_CONTENDED_ATTEMPTS = 64;
 /** Children deleted per step of a revocation walk. */
 const REVOKE_PAGE_SIZE = 100;
+/** Sibling subtrees a revocation walk descends into at once. */
+const SUBTREE_CONCURRENCY = 4;
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 /** How long a revocation keeps walking within the request that asked for it. */
 export const DEFAULT_REVOKE_BUDGET_MS = 30_000;
 /**
@@ -365,18 +381,20 @@ export class TokenService {
   private async revokeDescendants(parent: string, deadline: number): Promise<RevocationReport> {
     let revoked = 0;
     for (;;) {
-      if (this.now() > deadline) return { revoked, complete: false };
+      if (this.now() >= deadline) return { revoked, complete: false };
       // Always the first page: the rows of the previous page are gone by now.
       const page = await this.deps.store.children(parent, REVOKE_PAGE_SIZE);
       if (page.children.length === 0) return { revoked, complete: true };
       const removed = await Promise.all(page.children.map((child) => this.deps.store.remove(child.accessor)));
       revoked += removed.filter((outcome) => outcome.ok).length;
-      for (const child of page.children) {
-        if (!child.hasChildren) continue;
-        const below = await this.revokeDescendants(child.accessor, deadline);
-        revoked += below.revoked;
-        if (!below.complete) return { revoked, complete: false };
-      }
+      // Sibling subtrees are independent: walk a few at once.
+      const below = await mapWithLimit(
+        page.children.filter((child) => child.hasChildren),
+        SUBTREE_CONCURRENCY,
+        (child) => this.revokeDescendants(child.accessor, deadline),
+      );
+      revoked += below.reduce((sum, walk) => sum + walk.revoked, 0);
+      if (below.some((walk) => !walk.complete)) return { revoked, complete: false };
       await this.deps.store.removeChildren(parent, page.children.map((child) => child.accessor));
     }
   }

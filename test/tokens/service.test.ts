@@ -1,4 +1,5 @@
 /** The token service against a real (in-process) Azurite: storage shape, races, revocation, tidy. */
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessorOf, partitionOf, tokenHash } from '../../shared/tokens/format';
 import { tidyTokens } from '../../shared/tokens/tidy';
@@ -237,5 +238,92 @@ describe('createRootToken (dev mode)', () => {
       () => core.table(TABLES.tokenChildren),
     ).getByToken(token);
     expect(stored?.record).toMatchObject({ policies: ['root'], expireTimeMs: null, renewable: false, displayName: 'root', path: 'auth/token/root' });
+  });
+});
+
+describe('token tree', () => {
+  const child = (parent: { auth: { accessor: string } }, ancestors: readonly string[], extra: Record<string, unknown> = {}) => ({
+    ...login,
+    mount: 'token',
+    mountAccessor: TEST_TOKEN_ACCESSOR,
+    path: 'auth/token/create',
+    parent: { accessor: parent.auth.accessor, ancestors },
+    ...extra,
+  });
+
+  it('revoke-orphan keeps every descendant usable, with chains cut below the revoked token', async () => {
+    const fx = newService(core);
+    const root = await fx.service.issueToken(login);
+    const middle = await fx.service.issueToken(child(root, []));
+    const below = await fx.service.issueToken(child(middle, [root.auth.accessor]));
+    const deepest = await fx.service.issueToken(child(below, [root.auth.accessor, middle.auth.accessor]));
+    const target = await fx.service.find(middle.token);
+    await fx.service.revokeOrphan(target!);
+    expect((await fx.store.getByAccessor(below.auth.accessor))?.record.ancestors).toEqual([]);
+    expect((await fx.store.getByAccessor(deepest.auth.accessor))?.record.ancestors).toEqual([below.auth.accessor]);
+    await expect(fx.service.authenticate(deepest.token, undefined)).resolves.toBeDefined();
+    await expect(fx.service.authenticate(middle.token, undefined)).rejects.toThrow('invalid token');
+  });
+});
+
+describe('revoking a tree of 10,000 tokens', () => {
+  it('finishes: cut short it resumes, two walks at once are safe, and no descendant is usable after the first revoke returns', async () => {
+    const fx = newService(core);
+    const root = await fx.service.issueToken(login);
+    const spec = (parent: { auth: { accessor: string } }, ancestors: readonly string[]) => ({
+      ...login,
+      mount: 'token',
+      mountAccessor: TEST_TOKEN_ACCESSOR,
+      path: 'auth/token/create',
+      parent: { accessor: parent.auth.accessor, ancestors },
+    });
+    // 100 children of the root, each with 99 children: 10,000 descendants on two levels.
+    const built = performance.now();
+    const children = await Promise.all(Array.from({ length: 100 }, () => fx.service.issueToken(spec(root, []))));
+    const grandchildren: string[] = [];
+    for (let i = 0; i < children.length; i += 5) {
+      const issued = await Promise.all(
+        children.slice(i, i + 5).flatMap((c) => Array.from({ length: 99 }, () => fx.service.issueToken(spec(c, [root.auth.accessor])))),
+      );
+      grandchildren.push(...issued.map((g) => g.token));
+    }
+    console.log(`issuing 10,000 descendants took ${Math.round(performance.now() - built)} ms`);
+    expect(children.length + grandchildren.length).toBe(10_000);
+
+    const target = await fx.service.find(root.token);
+    // A first walk without budget: the root is gone, the walk stops before any descendant.
+    const cut = await fx.service.revoke(target!, 0);
+    expect(cut.complete).toBe(false);
+    // Already now, no descendant can be used, whatever the walk has reached.
+    const sample = [...children.slice(0, 5).map((c) => c.token), ...grandchildren.slice(-5)];
+    for (const token of sample) await expect(fx.service.authenticate(token, undefined)).rejects.toThrow('invalid token');
+
+    // Repeating the revoke (twice at once, as two instances would) finishes the walk.
+    const started = performance.now();
+    const [a, b] = await Promise.all([fx.service.revokeByToken(root.token), fx.service.revokeTree(root.auth.accessor, '')]);
+    console.log(`revoking 10,000 descendants twice at once took ${Math.round(performance.now() - started)} ms`);
+    expect(a).toBeUndefined();
+    expect(b.complete).toBe(true);
+    const rows = [];
+    for await (const e of (await core.table(fx.tokensTable)).listEntities({ queryOptions: { select: ['RowKey'] } })) rows.push(e);
+    expect(rows).toHaveLength(0);
+    const index = [];
+    for await (const e of (await core.table(`${fx.tokensTable}kids`)).listEntities({ queryOptions: { select: ['RowKey'] } })) index.push(e);
+    expect(index).toHaveLength(0);
+  }, 180_000);
+
+  it('tidy finishes the subtree of an expired parent', async () => {
+    const fx = newService(core);
+    const parent = await fx.service.issueToken({ ...login, ttl: 60 });
+    const kids = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fx.service.issueToken({ ...login, mount: 'token', mountAccessor: TEST_TOKEN_ACCESSOR, parent: { accessor: parent.auth.accessor, ancestors: [] }, ttl: 3600 }),
+      ),
+    );
+    fx.clock.now += 120_000;
+    await expect(fx.service.authenticate(kids[0]!.token, undefined)).rejects.toThrow('invalid token');
+    const report = await fx.service.tidy({ budgetMs: 20_000 });
+    expect(report).toMatchObject({ deleted: 1, treeTokensRevoked: 5, complete: true });
+    for (const kid of kids) expect(await fx.store.getByAccessor(kid.auth.accessor)).toBeUndefined();
   });
 });

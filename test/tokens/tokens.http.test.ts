@@ -325,6 +325,76 @@ describe('create', () => {
   });
 });
 
+describe('token tree', () => {
+  const lookupSelf = (token: string) => req('GET', 'auth/token/lookup-self', token);
+
+  it('a limited-use token cannot create children, not even on its last use (issue 10, item 3)', async () => {
+    const once = await createToken(env, { policies: ['root'], num_uses: 1 });
+    expectBadRequest(await req('POST', 'auth/token/create', once.token, { policies: ['root'] }), 'restricted use token cannot generate child tokens');
+    // That request was its one use: the token is gone and minted nothing.
+    expectInvalidToken(await req('POST', 'auth/token/create', once.token, { policies: ['root'] }));
+    const twice = await createToken(env, { policies: ['root'], num_uses: 2 });
+    expectBadRequest(await req('POST', 'auth/token/create', twice.token, {}), 'restricted use token cannot generate child tokens');
+    expectBadRequest(await req('POST', 'auth/token/create-orphan', twice.token, {}), 'restricted use token cannot generate child tokens');
+  });
+
+  it('children are not orphans; revoking a parent revokes its whole subtree and nothing else', async () => {
+    const root = await createToken(env, { policies: ['root'] });
+    const child = await req('POST', 'auth/token/create', root.token, {});
+    expect(authOf(child)).toMatchObject({ policies: ['root'], orphan: false });
+    const childToken = String(authOf(child).client_token);
+    const grandchild = String(authOf(await req('POST', 'auth/token/create', childToken, { policies: ['p'] })).client_token);
+    const sibling = String(authOf(await req('POST', 'auth/token/create', root.token, { policies: ['p'] })).client_token);
+    expect(dataOf(await lookupSelf(grandchild))).toMatchObject({ orphan: false, policies: ['default', 'p'] });
+
+    expect((await req('POST', 'auth/token/revoke', env.admin, { token: childToken })).status).toBe(204);
+    expectInvalidToken(await lookupSelf(childToken));
+    expectInvalidToken(await lookupSelf(grandchild));
+    expect((await lookupSelf(sibling)).status).toBe(200);
+    expect((await lookupSelf(root.token)).status).toBe(200);
+    // revoke-self of the root takes the rest of the tree with it.
+    expect((await req('POST', 'auth/token/revoke-self', root.token)).status).toBe(204);
+    expectInvalidToken(await lookupSelf(sibling));
+  });
+
+  it('revoke-orphan revokes one token; its children live on as orphans', async () => {
+    const root = await createToken(env, { policies: ['root'] });
+    const middle = String(authOf(await req('POST', 'auth/token/create', root.token, {})).client_token);
+    const below = String(authOf(await req('POST', 'auth/token/create', middle, {})).client_token);
+    const deepest = String(authOf(await req('POST', 'auth/token/create', below, { policies: ['p'] })).client_token);
+    expectBadRequest(await req('POST', 'auth/token/revoke-orphan', root.token, { token: 'hvs.' + 'x'.repeat(43) }), 'token to revoke not found');
+    expect((await req('POST', 'auth/token/revoke-orphan', root.token, { token: middle })).status).toBe(204);
+    expectInvalidToken(await lookupSelf(middle));
+    expect(dataOf(await lookupSelf(below))).toMatchObject({ orphan: true });
+    expect(dataOf(await lookupSelf(deepest))).toMatchObject({ orphan: false });
+    // The cut tree no longer hangs off the root: revoking the root leaves it alone.
+    expect((await req('POST', 'auth/token/revoke', env.admin, { token: root.token })).status).toBe(204);
+    expect((await lookupSelf(below)).status).toBe(200);
+    expect((await lookupSelf(deepest)).status).toBe(200);
+    expect((await req('POST', 'auth/token/revoke', env.admin, { token: below })).status).toBe(204);
+    expectInvalidToken(await lookupSelf(deepest));
+  });
+
+  it('an expired parent ends its descendants at once', async () => {
+    const parent = await createToken(env, { policies: ['root'], ttl: '2s' });
+    const child = String(authOf(await req('POST', 'auth/token/create', parent.token, { policies: ['p'], ttl: '1h' })).client_token);
+    expect((await lookupSelf(child)).status).toBe(200);
+    await sleep(2500);
+    expectInvalidToken(await lookupSelf(child));
+  });
+
+  it('orphans only through no_parent or create-orphan', async () => {
+    const root = await createToken(env, { policies: ['root'] });
+    expect(authOf(await req('POST', 'auth/token/create', root.token, { no_parent: true }))).toMatchObject({ orphan: true });
+    const orphan = await req('POST', 'auth/token/create-orphan', root.token, { policies: ['p'] });
+    expect(authOf(orphan)).toMatchObject({ orphan: true, policies: ['default', 'p'] });
+    expect(dataOf(await lookupSelf(String(authOf(orphan).client_token)))).toMatchObject({ path: 'auth/token/create-orphan', orphan: true });
+    // Revoking the root does not reach an orphan it created.
+    expect((await req('POST', 'auth/token/revoke-self', root.token)).status).toBe(204);
+    expect((await lookupSelf(String(authOf(orphan).client_token))).status).toBe(200);
+  });
+});
+
 describe('use counting and bound CIDRs', () => {
   it('with token_num_uses = 3, exactly 3 of 50 racing requests succeed; the last use deletes the token', async () => {
     const { token, accessor } = await login(env, await makeRole(env, { token_num_uses: 3 }));
