@@ -10,6 +10,7 @@ import { EntraTokenVerifier } from './entra/verify';
 import { ConfigStore } from './config/store';
 import type { DisableMountDeps } from './mounts/disable';
 import { MountStore } from './mounts/store';
+import type { Mount } from './mounts/types';
 import { RoleStore } from './roles/store';
 import { createTableProvider, TABLES, type TableProvider } from './storage/tables';
 import { createAuditSink, type AuditSink } from './audit/sink';
@@ -31,6 +32,8 @@ export interface Services {
   readonly configs: ConfigStore;
   /** Per-mount roles (`auth/<mount>/role/<name>`). */
   readonly roles: RoleStore;
+  /** The secrets engine behind `kv` mounts: purging a disabled mount, upgrading v1 to v2. */
+  readonly secrets: SecretsEngine;
   /** What disabling a mount needs (`sys/auth`, `sys/mounts`, the `mounts` cleanup timer). */
   readonly disable: DisableMountDeps;
   /** Verifies Entra access tokens (admin access, login); one per process so its caches are shared. */
@@ -43,6 +46,14 @@ export interface Services {
   readonly login: LoginService;
   /** Root credential rotation (`auth/<mount>/rotate-root`, the `rotation` timer, and its clean-up when a mount is disabled). */
   readonly rotation: RotationService;
+}
+
+/** What the mount table needs of the secrets engine. */
+export interface SecretsEngine {
+  /** Deletes every secret of a mount (paged, resumable, idempotent). */
+  purgeMount(mount: Mount): Promise<void>;
+  /** Moves a KV version 1 mount's data to version 2 (tune `options.version=2`). */
+  upgradeToV2(mount: Mount): Promise<void>;
 }
 
 let current: Services | undefined;
@@ -94,10 +105,20 @@ export function buildServices(settings: Settings): Services {
     azureMounts: async () => (await mounts.list('auth')).filter((mount) => mount.type === 'azure').map((mount) => mount.path),
     log: (message) => console.warn(`azauth: ${message}`),
   });
+  // Replaced by the KV engine when it lands on this branch.
+  const secrets: SecretsEngine = {
+    purgeMount: async (mount) => {
+      throw new Error(`no secrets engine is available to purge ${mount.path}/`);
+    },
+    upgradeToV2: async (mount) => {
+      throw new Error(`no secrets engine is available to upgrade ${mount.path}/`);
+    },
+  };
   return {
     settings,
     tables,
     mounts,
+    secrets,
     configs,
     roles,
     entraVerifier,
@@ -113,9 +134,7 @@ export function buildServices(settings: Settings): Services {
       revokeMountTokens: async (mount) => {
         await tokenService.revokeMountTokens(mount.path);
       },
-      purgeSecretMount: async (mount) => {
-        throw new Error(`no secrets engine of type "${mount.type}" is available to purge ${mount.path}/`);
-      },
+      purgeSecretMount: (mount) => secrets.purgeMount(mount),
     },
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,

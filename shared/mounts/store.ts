@@ -209,8 +209,9 @@ export class MountStore {
   // ---- writes --------------------------------------------------------------------------------
 
   /**
-   * Enables a mount; 400 `path is already in use at <path>/` when taken, also by a mount still being
-   * disabled (create is atomic).
+   * Enables a mount; `path is already in use at <path>/` when taken, also by a mount still being
+   * disabled (create is atomic): 400 for an auth mount (`sys/auth`), 409 for a secrets engine
+   * (`sys/mounts`), as Vault answers each.
    */
   async enable(table: MountTable, path: string, input: EnableMountInput): Promise<Mount> {
     const problem = mountPathProblem(path);
@@ -220,7 +221,10 @@ export class MountStore {
     try {
       await client.createEntity({ partitionKey: PARTITIONS[table], rowKey: encodeKey(path), ...toColumns(mount) });
     } catch (err) {
-      if (isConflict(err)) throw badRequest(`path is already in use at ${path}/`);
+      if (isConflict(err)) {
+        const message = `path is already in use at ${path}/`;
+        throw table === 'auth' ? badRequest(message) : conflict(message);
+      }
       throw err;
     } finally {
       this.invalidate();

@@ -14,6 +14,8 @@ export const TABLES = {
   roles: 'azauthroles',
   tokens: 'azauthtokens',
   accessors: 'azauthaccessors',
+  /** ACL policies (`sys/policies/acl`). */
+  policies: 'azauthpolicies',
   /** The token tree's index: partition = parent accessor, row = child accessor. */
   tokenChildren: 'azauthtokenchildren',
   state: 'azauthstate',
@@ -79,14 +81,15 @@ export function statusOf(err: unknown): number | undefined {
   return undefined;
 }
 
-/** Point read that answers undefined for a missing entity instead of throwing. */
+/** Point read that answers undefined for a missing entity instead of throwing; `select` limits the columns. */
 export async function getEntityOrUndefined<T extends object>(
   client: TableClient,
   partitionKey: string,
   rowKey: string,
+  select?: string[],
 ): Promise<TableEntityResult<T> | undefined> {
   try {
-    return await client.getEntity<T>(partitionKey, rowKey);
+    return await client.getEntity<T>(partitionKey, rowKey, select ? { queryOptions: { select } } : {});
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     throw err;
