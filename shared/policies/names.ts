@@ -14,11 +14,11 @@ export const MAX_POLICY_NAME_LENGTH = 128;
 
 /**
  * Largest accepted policy text, in UTF-8 bytes (Vault: only its 32 MiB request limit). Real policies
- * are a few KiB; 128 KiB holds about a thousand path blocks. The bound is also a cost bound: the HCL
- * parser takes about 3 ms per KiB, so the largest policy costs well under half a second to parse on
- * a write, and a 1 MiB body is refused before any parsing.
+ * are a few KiB; 64 KiB holds about 500 path blocks. The bound is also a cost bound: the HCL parser
+ * (GopherJS) takes about 3 to 5 ms per KiB on one core, so the largest policy costs a few hundred
+ * milliseconds to parse, and a 1 MiB body is refused before any parsing.
  */
-export const MAX_POLICY_BYTES = 128 * 1024;
+export const MAX_POLICY_BYTES = 64 * 1024;
 
 /** Vault's normalisation: trimmed and lower-cased (`MyPolicy` is stored as `mypolicy`). */
 export function normalizePolicyName(raw: string): string {
