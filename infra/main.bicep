@@ -212,6 +212,7 @@ module keyVault 'modules/keyvault.bicep' = {
     secretsUserPrincipalId: appIdentity.outputs.principalId
     secretsOfficerPrincipalId: deploymentIdentity.outputs.principalId
     encryptionKeySecretName: encryptionKeySecretName
+    auditWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 

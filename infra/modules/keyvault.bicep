@@ -22,6 +22,9 @@ param secretsOfficerPrincipalId string
 @description('Name of the secret that holds the base64 of the 32-byte encryption key.')
 param encryptionKeySecretName string
 
+@description('Resource id of the Log Analytics workspace that receives the vault\'s audit events (every read and write of the key).')
+param auditWorkspaceId string
+
 @description('Days a deleted vault or secret stays recoverable (7-90). Purge protection is always on: losing the key loses every stored client secret.')
 @minValue(7)
 @maxValue(90)
@@ -69,6 +72,23 @@ resource deploymentWritesSecrets 'Microsoft.Authorization/roleAssignments@2022-0
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
     principalId: secretsOfficerPrincipalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// Every access to the vault (AuditEvent: the platform resolving the Key Vault reference, anyone
+// reading or writing the secret, denied attempts) goes to the workspace that also holds azauth's
+// own audit log. The default AzureDiagnostics table: Key Vault's category is the same either way.
+resource auditToWorkspace 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'azauth-keyvault-audit'
+  scope: vault
+  properties: {
+    workspaceId: auditWorkspaceId
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
   }
 }
 
