@@ -40,8 +40,12 @@ param adminTenantId string = tenant().tenantId
 @minLength(1)
 param adminAudience string
 
-@description('AZAUTH_ADMIN_PRINCIPAL_IDS: object ids of admin users, groups\' members are not expanded. Empty = the principal running this deployment. The deployment identity is always added.')
-param adminPrincipalIds string[] = []
+// Required, with no fallback: an empty list used to make whoever ran the deployment the admin,
+// silently (issue 10). Name the admins, including the pipeline identity that applies mounts and
+// roles from CI (docs/operations.md, "Who holds what").
+@description('AZAUTH_ADMIN_PRINCIPAL_IDS: object ids of the azauth admins (users, service principals, managed identities; a group\'s members are not expanded). At least one. The provisioning identity is added when provisionMountsAndRoles is true.')
+@minLength(1)
+param adminPrincipalIds string[]
 
 // ---------------------------------------------------------------------------------------------
 // Login verification
@@ -268,7 +272,7 @@ module readerOnResourceGroups 'modules/rbac-reader.bicep' = [
 // consistency test parses this object: keep one setting per line.
 // ---------------------------------------------------------------------------------------------
 
-var adminPrincipals = union(empty(adminPrincipalIds) ? [deployer().objectId] : adminPrincipalIds, [deploymentIdentity.outputs.principalId])
+var adminPrincipals = union(adminPrincipalIds, [deploymentIdentity.outputs.principalId])
 
 var appSettings = union(
   {

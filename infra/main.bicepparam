@@ -9,8 +9,11 @@ param name = 'azauth'
 // App ID URI of the app registration made for azauth admins (docs/operations.md, "Admin audience").
 param adminAudience = 'api://azauth-admin-contoso'
 
-// Empty: the principal running the deployment is the admin (plus the deployment identity).
-param adminPrincipalIds = []
+// Object ids of the azauth admins: at least one, nobody becomes admin by running the deployment.
+// Include the pipeline identity that applies mounts and roles (docs/operations.md, "Who holds what").
+param adminPrincipalIds = [
+  '55555555-5555-5555-5555-555555555555'
+]
 
 // The app's identity gets Reader here, to verify VM and scale-set logins through ARM.
 param verifiedScopes = [
