@@ -55,6 +55,50 @@ function identitiesIn(expression: string): string[] {
   return identities.filter((symbol) => new RegExp(`\\b${symbol}\\.(?:\\?)?outputs\\b`).test(expression));
 }
 
+describe('the encryption key and azauth admins (issue 10, Bicep 5)', () => {
+  const keyVaultModule = declaration(MAIN, 'keyVault');
+  const keyVaultParams = memberValue(keyVaultModule.body, 'params') ?? '{}';
+
+  /** Identities main.bicep makes Key Vault Secrets Officer, through whichever keyvault.bicep parameter. */
+  const keyHolders = (): string[] => {
+    const params = bicepParams(KEY_VAULT).map((p) => p.name);
+    const officerParams = params.filter((name) =>
+      bicepDeclarations(KEY_VAULT).some(
+        (d) =>
+          d.target === 'Microsoft.Authorization/roleAssignments' &&
+          /roleDefinitions',\s*keyVaultSecretsOfficer\)/.test(d.body) &&
+          new RegExp(`\\b${name}\\b`).test(d.body + (d.loop ?? '')),
+      ),
+    );
+    expect(officerParams, 'keyvault.bicep grants Key Vault Secrets Officer to no parameter').not.toEqual([]);
+    return officerParams.flatMap((name) => identitiesIn(memberValue(keyVaultParams, name) ?? ''));
+  };
+
+  it('no identity that is an azauth admin holds Key Vault Secrets Officer', () => {
+    const admins = identitiesIn(bicepVar(MAIN, 'adminPrincipals'));
+    expect(keyHolders().filter((symbol) => admins.includes(symbol))).toEqual([]);
+  });
+
+  it('no identity that provisioning (and so workload templates) runs as holds Key Vault Secrets Officer', () => {
+    const provisioner = identitiesIn(memberValue(memberValue(declaration(MAIN, 'provision').body, 'params') ?? '{}', 'adminIdentityId') ?? '');
+    expect(provisioner).toHaveLength(1);
+    expect(keyHolders().filter((symbol) => provisioner.includes(symbol))).toEqual([]);
+  });
+
+  it('key creation and provisioning run as different identities', () => {
+    const keyCreator = identitiesIn(memberValue(memberValue(declaration(MAIN, 'encryptionKey').body, 'params') ?? '{}', 'keyCreatorIdentityId') ?? '');
+    const provisioner = identitiesIn(memberValue(memberValue(declaration(MAIN, 'provision').body, 'params') ?? '{}', 'adminIdentityId') ?? '');
+    expect(keyCreator).toHaveLength(1);
+    expect(keyCreator.filter((symbol) => provisioner.includes(symbol))).toEqual([]);
+  });
+
+  it('outputs no handle on the identity that can read the key', () => {
+    const outputs = [...MAIN.matchAll(/^output\s+\w+\s+\w+\s*=\s*(.+)$/gm)].map((m) => m[1] ?? '');
+    const holders = keyHolders();
+    expect(outputs.flatMap((expression) => identitiesIn(expression)).filter((symbol) => holders.includes(symbol))).toEqual([]);
+  });
+});
+
 describe('admins are named, never implied (issue 10, Bicep 6)', () => {
   it('adminPrincipalIds is required, with @minLength(1)', () => {
     const param = mainParams.find((p) => p.name === 'adminPrincipalIds');
