@@ -108,11 +108,16 @@ param maxRequestBytes int = 1048576
 // Hosting
 // ---------------------------------------------------------------------------------------------
 
+// 22 by default: Node 20 left community support on 2026-04-30. The app builds and its whole test
+// suite passes on Node 22 (issue 10).
 @description('Node.js major version of the Functions worker.')
-param nodeVersion ('20' | '22') = '20'
+param nodeVersion ('20' | '22') = '22'
 
-@description('Most instances Flex Consumption may run (40-1000); caps cost and the load on storage and ARM.')
-@minValue(40)
+// Flex Consumption takes 1 to 1,000 (the former lower bound of 40 was a preview limit). Microsoft
+// warns that HTTP apps capped below 40 can see request failures and long throttling when traffic
+// exceeds what the instances serve.
+@description('Most instances Flex Consumption may run (1-1000; below 40, HTTP bursts beyond capacity fail rather than scale); caps cost and the load on storage and ARM.')
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 

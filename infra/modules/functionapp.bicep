@@ -33,8 +33,8 @@ param appSettings object
 @description('Node.js major version of the worker.')
 param nodeVersion ('20' | '22')
 
-@description('Upper bound of instances the platform may scale out to (Flex Consumption: 40 to 1000).')
-@minValue(40)
+@description('Upper bound of instances the platform may scale out to (Flex Consumption: 1 to 1000).')
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
 

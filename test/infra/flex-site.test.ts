@@ -4,7 +4,7 @@
  * enforce at deployment, written down with their source and checked on the source text.
  */
 import { describe, expect, it } from 'vitest';
-import { bicepDeclarations, memberValue, objectMembers, readInfra, type BicepDeclaration } from './bicep-source';
+import { bicepDeclarations, bicepParams, memberValue, objectMembers, readInfra, unionLiterals, type BicepDeclaration } from './bicep-source';
 
 const FUNCTION_APP = readInfra('modules/functionapp.bicep');
 
@@ -60,5 +60,32 @@ describe('basic publishing credential policies (issue 10, Bicep 10)', () => {
       expect(memberValue(policy.body, 'location'), `${policy.symbol} has no location`).toBe('location');
       expect(memberValue(memberValue(policy.body, 'properties') ?? '{}', 'allow'), `${policy.symbol} must stay disallowed`).toBe('false');
     }
+  });
+});
+
+/**
+ * Flex Consumption's maximum instance count: 1 to 1,000, default 100 (learn.microsoft.com/azure/azure-functions/
+ * migration/migrate-plan-consumption-to-flex, "Set it to a value between 1 and 1,000"; the old lower bound of 40
+ * was a preview limit).
+ */
+const FLEX_MAX_INSTANCES = { min: 1, max: 1000 };
+
+describe('hosting parameters (issue 10, Bicep 8)', () => {
+  const params = { 'main.bicep': bicepParams(readInfra('main.bicep')), 'modules/functionapp.bicep': bicepParams(FUNCTION_APP) };
+
+  it('maximumInstanceCount allows Flex Consumption\'s whole range, 1 to 1000, in main.bicep and the module', () => {
+    for (const [file, list] of Object.entries(params)) {
+      const param = list.find((p) => p.name === 'maximumInstanceCount');
+      expect(param?.decoratorTexts, file).toEqual(expect.arrayContaining([`@minValue(${FLEX_MAX_INSTANCES.min})`, `@maxValue(${FLEX_MAX_INSTANCES.max})`]));
+    }
+  });
+
+  it('nodeVersion offers the same versions in main.bicep and the module, and main.bicep defaults to the newest', () => {
+    const main = params['main.bicep'].find((p) => p.name === 'nodeVersion');
+    const module = params['modules/functionapp.bicep'].find((p) => p.name === 'nodeVersion');
+    const offered = unionLiterals(main?.type ?? '');
+    expect(unionLiterals(module?.type ?? '')).toEqual(offered);
+    const newest = [...offered].sort((a, b) => Number(b) - Number(a))[0];
+    expect(main?.defaultValue).toBe(`'${newest}'`);
   });
 });
