@@ -7,7 +7,7 @@
  * deploy in one pass without one. The alternative (scripts/*.sh from a pipeline) needs the same
  * input the scripts get in Azure, which main.bicep hands out as an output.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -67,11 +67,15 @@ describe('deployment scripts are opt-in (issue 10, Bicep 3)', () => {
   });
 
   it('declares no storage account with shared keys', () => {
-    const files = ['modules/storage.bicep'];
-    for (const file of files) {
-      for (const account of bicepDeclarations(readInfra(file)).filter((d) => d.target === 'Microsoft.Storage/storageAccounts')) {
-        expect(memberValue(memberValue(account.body, 'properties') ?? '{}', 'allowSharedKeyAccess'), `${file}: ${account.symbol}`).toBe('false');
-      }
+    const files = readdirSync(INFRA_DIR, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.bicep'));
+    const accounts = files.flatMap((file) =>
+      bicepDeclarations(readInfra(file))
+        .filter((d) => d.target === 'Microsoft.Storage/storageAccounts')
+        .map((account) => ({ where: `${file}: ${account.symbol}`, account })),
+    );
+    expect(accounts.map((a) => a.where)).toEqual(['modules/storage.bicep: account']);
+    for (const { where, account } of accounts) {
+      expect(memberValue(memberValue(account.body, 'properties') ?? '{}', 'allowSharedKeyAccess'), where).toBe('false');
     }
   });
 });
