@@ -1,7 +1,10 @@
 // azauth on Azure: a Vault-compatible Azure auth method on Azure Functions (Flex Consumption, Linux,
 // Node), with no secret anywhere in the pipeline. The app reaches its storage, its Key Vault and
-// ARM with a user-assigned managed identity; its encryption key is generated inside Azure; mounts
-// and roles are applied through the app's API by a deployment identity that is an admin of it.
+// ARM with a user-assigned managed identity. The encryption key is created once by a principal that
+// holds Key Vault Secrets Officer and nothing in azauth; mounts and roles are applied through the
+// app's API by an azauth admin that holds nothing in Key Vault. By default both steps run from a
+// pipeline (scripts/*.sh); running them as deployment scripts is opt-in, because a deployment script
+// makes Azure create a storage account with shared keys.
 //
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
 //
@@ -11,7 +14,7 @@ metadata description = 'azauth: serverless, Vault-compatible Azure auth method o
 
 targetScope = 'resourceGroup'
 
-import { mount, role } from 'modules/provision.bicep'
+import { configFieldDefaults, mount, role, roleFieldDefaults } from 'modules/provision.bicep'
 import { readerScope } from 'modules/types.bicep'
 
 // ---------------------------------------------------------------------------------------------
@@ -40,8 +43,12 @@ param adminTenantId string = tenant().tenantId
 @minLength(1)
 param adminAudience string
 
-@description('AZAUTH_ADMIN_PRINCIPAL_IDS: object ids of admin users, groups\' members are not expanded. Empty = the principal running this deployment. The deployment identity is always added.')
-param adminPrincipalIds string[] = []
+// Required, with no fallback: an empty list used to make whoever ran the deployment the admin,
+// silently (issue 10). Name the admins, including the pipeline identity that applies mounts and
+// roles from CI (docs/operations.md, "Who holds what").
+@description('AZAUTH_ADMIN_PRINCIPAL_IDS: object ids of the azauth admins (users, service principals, managed identities; a group\'s members are not expanded). At least one. The provisioning identity is added when provisionMountsAndRoles is true.')
+@minLength(1)
+param adminPrincipalIds string[]
 
 // ---------------------------------------------------------------------------------------------
 // Login verification
@@ -101,11 +108,16 @@ param maxRequestBytes int = 1048576
 // Hosting
 // ---------------------------------------------------------------------------------------------
 
+// 22 by default: Node 20 left community support on 2026-04-30. The app builds and its whole test
+// suite passes on Node 22 (issue 10).
 @description('Node.js major version of the Functions worker.')
-param nodeVersion ('20' | '22') = '20'
+param nodeVersion ('20' | '22') = '22'
 
-@description('Most instances Flex Consumption may run (40-1000); caps cost and the load on storage and ARM.')
-@minValue(40)
+// Flex Consumption takes 1 to 1,000 (the former lower bound of 40 was a preview limit). Microsoft
+// warns that HTTP apps capped below 40 can see request failures and long throttling when traffic
+// exceeds what the instances serve.
+@description('Most instances Flex Consumption may run (1-1000; below 40, HTTP bursts beyond capacity fail rather than scale); caps cost and the load on storage and ARM.')
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
@@ -127,14 +139,22 @@ param httpPerInstanceConcurrency int = 16
 @maxValue(730)
 param logRetentionInDays int = 90
 
-@description('Create AZAUTH_ENCRYPTION_KEY in Key Vault when it is missing (a deployment script; needs the resource group to allow the script\'s temporary storage account). false = you put the secret there yourself before the app stores a client secret.')
-param generateEncryptionKey bool = true
+// Both deployment scripts are opt-in (issue 10): Azure runs a script in a container instance that
+// mounts a file share of a storage account it creates with shared keys, which a "storage accounts
+// should prevent shared key access" policy denies and which puts an account key into the resource
+// group. The default path runs scripts/*.sh from a pipeline instead (docs/operations.md, "Deploy").
+@description('Opt-in: create AZAUTH_ENCRYPTION_KEY with a deployment script, run as a key-creation identity (id-<name>-keygen: Key Vault Secrets Officer on this vault, nothing else). Azure creates a shared-key storage account for the script. false (default): create the key with scripts/encryption-key.sh from a pipeline, as a principal in encryptionKeyCreatorPrincipalIds.')
+param generateEncryptionKey bool = false
+
+@description('Object ids given Key Vault Secrets Officer on the vault, to create AZAUTH_ENCRYPTION_KEY with scripts/encryption-key.sh. That role can read the key: never a principal that workload pipelines use, and preferably not an azauth admin. The assignment can be removed once the key exists.')
+param encryptionKeyCreatorPrincipalIds string[] = []
 
 @description('Azure CLI version of the deployment scripts\' container.')
 param azCliVersion string = '2.67.0'
 
 // ---------------------------------------------------------------------------------------------
-// Mounts and roles (applied through the app's API; the package must be published first)
+// Mounts and roles (applied through the app's API; the package must be published first). By
+// default a pipeline applies them: scripts/provision.sh with the provisionInput output.
 // ---------------------------------------------------------------------------------------------
 
 @description('Auth mounts to create when missing and configure (see modules/provision.bicep for the fields).')
@@ -146,8 +166,8 @@ param roles role[] = []
 @description('Delete roles of the managed mounts that are not declared in roles.')
 param prune bool = false
 
-@description('Apply mounts and roles in this deployment. Set false for the very first deployment, before the package is published: the script needs a running app.')
-param provisionMountsAndRoles bool = true
+@description('Opt-in: apply mounts and roles in this deployment with a deployment script, run as a provisioning identity (id-<name>-provision: an azauth admin with no Azure role and no Key Vault access; workload templates reuse it with modules/provision.bicep). The script needs the published package (so not on the first deployment) and Azure creates a shared-key storage account for it. false (default): apply them with scripts/provision.sh from a pipeline, using the provisionInput output.')
+param provisionMountsAndRoles bool = false
 
 @description('Changes on every deployment so the provisioning script runs again and repairs drift.')
 param provisionRunTag string = utcNow()
@@ -177,12 +197,24 @@ module appIdentity 'modules/identity.bicep' = {
   }
 }
 
-// Runs the deployment scripts: creates the encryption key once, and is an azauth admin so it can
-// apply mounts and roles. It has no other Azure permission.
-module deploymentIdentity 'modules/identity.bicep' = {
-  name: 'azauth-deployment-identity'
+// Runs the key-creation deployment script (opt-in): Key Vault Secrets Officer on this vault, which
+// can read the key, so it is no azauth admin, runs nothing else and is not an output that a workload
+// template could pick up.
+module keyCreatorIdentity 'modules/identity.bicep' = if (generateEncryptionKey) {
+  name: 'azauth-keygen-identity'
   params: {
-    name: 'id-${name}-deploy'
+    name: 'id-${name}-keygen'
+    location: location
+    tags: tags
+  }
+}
+
+// Runs the provisioning deployment script (opt-in) and, through modules/provision.bicep, workload
+// templates' role declarations: an azauth admin, with no Azure role and no access to the key.
+module provisionIdentity 'modules/identity.bicep' = if (provisionMountsAndRoles) {
+  name: 'azauth-provision-identity'
+  params: {
+    name: 'id-${name}-provision'
     location: location
     tags: tags
   }
@@ -210,8 +242,10 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     secretsUserPrincipalId: appIdentity.outputs.principalId
-    secretsOfficerPrincipalId: deploymentIdentity.outputs.principalId
+    keyCreatorIdentityPrincipalId: generateEncryptionKey ? keyCreatorIdentity.outputs.principalId : ''
+    keyCreatorPrincipalIds: encryptionKeyCreatorPrincipalIds
     encryptionKeySecretName: encryptionKeySecretName
+    auditWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -222,7 +256,7 @@ module encryptionKey 'modules/encryption-key.bicep' = if (generateEncryptionKey)
     tags: tags
     keyVaultName: keyVault.outputs.name
     secretName: encryptionKeySecretName
-    deploymentIdentityId: deploymentIdentity.outputs.id
+    keyCreatorIdentityId: keyCreatorIdentity.outputs.id
     azCliVersion: azCliVersion
   }
 }
@@ -267,7 +301,7 @@ module readerOnResourceGroups 'modules/rbac-reader.bicep' = [
 // consistency test parses this object: keep one setting per line.
 // ---------------------------------------------------------------------------------------------
 
-var adminPrincipals = union(empty(adminPrincipalIds) ? [deployer().objectId] : adminPrincipalIds, [deploymentIdentity.outputs.principalId])
+var adminPrincipals = union(adminPrincipalIds, provisionMountsAndRoles ? [provisionIdentity.outputs.principalId] : [])
 
 var appSettings = union(
   {
@@ -331,6 +365,16 @@ module functionApp 'modules/functionapp.bicep' = {
 
 var vaultAddr = 'https://${functionApp.outputs.defaultHostName}'
 
+// Exactly what modules/provision.bicep gives its script (the consistency tests compare the two), so
+// a pipeline running scripts/provision.sh with the provisionInput output applies the same state.
+var desiredMounts = map(mounts, declared => {
+  path: declared.path
+  description: declared.?description ?? ''
+  config: union(configFieldDefaults, declared.config)
+})
+
+var desiredRoles = map(roles, declared => union(roleFieldDefaults, declared))
+
 module provision 'modules/provision.bicep' = if (provisionMountsAndRoles && (!empty(mounts) || !empty(roles))) {
   name: 'azauth-provision'
   params: {
@@ -338,7 +382,7 @@ module provision 'modules/provision.bicep' = if (provisionMountsAndRoles && (!em
     tags: tags
     vaultAddr: vaultAddr
     adminAudience: adminAudience
-    adminIdentityId: deploymentIdentity.outputs.id
+    adminIdentityId: provisionIdentity.outputs.id
     mounts: mounts
     roles: roles
     prune: prune
@@ -360,20 +404,35 @@ output identityPrincipalId string = appIdentity.outputs.principalId
 @description('Client id of the app\'s managed identity.')
 output identityClientId string = appIdentity.outputs.clientId
 
-@description('Object id of the deployment identity (an azauth admin; reuse it with modules/provision.bicep from workload templates).')
-output deploymentIdentityPrincipalId string = deploymentIdentity.outputs.principalId
+@description('Object id of the provisioning identity (an azauth admin with no Azure role); empty unless provisionMountsAndRoles is true.')
+output provisionIdentityPrincipalId string = provisionMountsAndRoles ? provisionIdentity.outputs.principalId : ''
 
-@description('Resource id of the deployment identity, the adminIdentityId of modules/provision.bicep.')
-output deploymentIdentityId string = deploymentIdentity.outputs.id
+@description('Resource id of the provisioning identity, the adminIdentityId of modules/provision.bicep in workload templates; empty unless provisionMountsAndRoles is true.')
+output provisionIdentityId string = provisionMountsAndRoles ? provisionIdentity.outputs.id : ''
 
 @description('Name of the function app (for az functionapp deployment source config-zip).')
 output functionAppName string = functionApp.outputs.name
 
-@description('Name of the Key Vault holding AZAUTH_ENCRYPTION_KEY.')
+@description('Resource id of the function app (for the Key Vault reference refresh after the key is created or changed).')
+output functionAppId string = functionApp.outputs.id
+
+@description('Name of the Key Vault holding AZAUTH_ENCRYPTION_KEY (KEY_VAULT_NAME of scripts/encryption-key.sh).')
 output keyVaultName string = keyVault.outputs.name
+
+@description('Name of the secret holding AZAUTH_ENCRYPTION_KEY (SECRET_NAME of scripts/encryption-key.sh).')
+output encryptionKeySecretName string = encryptionKeySecretName
 
 @description('Name of the Application Insights component that receives the audit log.')
 output applicationInsightsName string = monitoring.outputs.insightsName
 
 @description('What the provisioning script did, when it ran.')
 output provisionSummary object = provisionMountsAndRoles && (!empty(mounts) || !empty(roles)) ? provision.outputs.summary : {}
+
+@description('The environment of scripts/provision.sh for applying mounts and roles from a pipeline (docs/operations.md, "Deploy"): the same values the provisioning deployment script gets. No secret: client_secret is not a field of the mount type.')
+output provisionInput object = {
+  VAULT_ADDR: vaultAddr
+  AZAUTH_ADMIN_AUDIENCE: adminAudience
+  AZAUTH_MOUNTS: string(desiredMounts)
+  AZAUTH_ROLES: string(desiredRoles)
+  AZAUTH_PRUNE: prune ? 'true' : 'false'
+}

@@ -1,7 +1,8 @@
-// Example parameters. Copy, replace the ids, then:
-//   az deployment group create -g rg-azauth -f infra/main.bicep -p infra/main.bicepparam
-// First deployment: add `-p provisionMountsAndRoles=false`, publish the package
-// (docs/operations.md, "Deploy"), then run the same command again to apply mounts and roles.
+// Example parameters. Copy, replace the ids, then deploy in one pass:
+//   az deployment group create -g rg-azauth -n azauth -f infra/main.bicep -p infra/main.bicepparam
+// This runs no deployment script. The encryption key, the package, and the mounts and roles below
+// then come from a pipeline: scripts/encryption-key.sh, the package upload, scripts/provision.sh
+// with the deployment's provisionInput output (docs/operations.md, "Deploy", or infra/README.md).
 using 'main.bicep'
 
 param name = 'azauth'
@@ -9,8 +10,11 @@ param name = 'azauth'
 // App ID URI of the app registration made for azauth admins (docs/operations.md, "Admin audience").
 param adminAudience = 'api://azauth-admin-contoso'
 
-// Empty: the principal running the deployment is the admin (plus the deployment identity).
-param adminPrincipalIds = []
+// Object ids of the azauth admins: at least one, nobody becomes admin by running the deployment.
+// Include the pipeline identity that applies mounts and roles (docs/operations.md, "Who holds what").
+param adminPrincipalIds = [
+  '55555555-5555-5555-5555-555555555555'
+]
 
 // The app's identity gets Reader here, to verify VM and scale-set logins through ARM.
 param verifiedScopes = [
@@ -65,3 +69,14 @@ param roles = [
 ]
 
 param prune = false
+
+// Who creates AZAUTH_ENCRYPTION_KEY with scripts/encryption-key.sh (gets Key Vault Secrets Officer):
+// the platform pipeline's identity, never one that workload pipelines use.
+param encryptionKeyCreatorPrincipalIds = [
+  '66666666-6666-6666-6666-666666666666'
+]
+
+// Both deployment scripts stay off (their defaults): each would make Azure create a storage account
+// with shared keys, and provisioning would wait for an app that has no package yet.
+param generateEncryptionKey = false
+param provisionMountsAndRoles = false

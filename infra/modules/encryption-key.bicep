@@ -1,6 +1,8 @@
 // Creates AZAUTH_ENCRYPTION_KEY once: 32 bytes from the script container's CSPRNG, written straight
-// to Key Vault by the deployment identity, so the key never passes through the pipeline, a
-// parameter or deployment history. Later deployments keep the existing key (and recover a
+// to Key Vault by the key-creation identity, so the key never passes through the pipeline, a
+// parameter or deployment history. Opt-in (main.bicep's generateEncryptionKey): a deployment script
+// makes Azure create a storage account with shared keys for the script's container. The default is
+// to run the same scripts/encryption-key.sh from a pipeline (docs/operations.md, "Deploy"). Later deployments keep the existing key (and recover a
 // soft-deleted one rather than minting a new key that could not open what the old one sealed).
 // Values derived in Bicep (guid(), uniqueString()) are not an option: they are predictable hashes
 // of deployment inputs, not 256 random bits.
@@ -17,8 +19,8 @@ param keyVaultName string
 @description('Name of the secret that holds the key.')
 param secretName string
 
-@description('Resource id of the user-assigned identity the script runs as (Key Vault Secrets Officer on the vault).')
-param deploymentIdentityId string
+@description('Resource id of the user-assigned identity the script runs as: Key Vault Secrets Officer on the vault, and nothing else (not an azauth admin).')
+param keyCreatorIdentityId string
 
 @description('Azure CLI version of the script container.')
 param azCliVersion string
@@ -31,7 +33,7 @@ resource createKeyOnce 'Microsoft.Resources/deploymentScripts@2023-08-01' = {
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${deploymentIdentityId}': {}
+      '${keyCreatorIdentityId}': {}
     }
   }
   properties: {

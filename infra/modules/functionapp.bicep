@@ -1,6 +1,10 @@
 // The Function App on the Flex Consumption plan (Linux). Flex has no FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE or content-share settings: the runtime and
-// the deployment container are declared in functionAppConfig instead.
+// the deployment container are declared in functionAppConfig instead. Several site properties of the
+// other plans are rejected on Flex ("Flex Consumption plan deprecations" in the Functions app
+// settings reference): siteConfig.ftpsState fails the deployment with ARM error 51021, so it is not
+// set; FTP is off anyway, because the ftp publishing-credential policy below allows no FTP login.
+// test/infra/flex-site.test.ts lists the properties that must not appear here.
 
 @description('Name of the function app; its host name is <name>.azurewebsites.net, so it is globally unique.')
 param name string
@@ -29,8 +33,8 @@ param appSettings object
 @description('Node.js major version of the worker.')
 param nodeVersion ('20' | '22')
 
-@description('Upper bound of instances the platform may scale out to (Flex Consumption: 40 to 1000).')
-@minValue(40)
+@description('Upper bound of instances the platform may scale out to (Flex Consumption: 1 to 1000).')
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -76,7 +80,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
         for setting in items(appSettings): {
@@ -114,10 +117,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Publishing goes through Entra ID (az functionapp deployment / func publish); no FTP or SCM
-// username and password exist to leak.
+// username and password exist to leak. `location` is not in these child resources' published schema
+// (Bicep may warn), but some API versions answer "location has an invalid value" without it; with it
+// the deployment succeeds either way.
 resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: site
   name: 'ftp'
+  location: location
   properties: {
     allow: false
   }
@@ -126,6 +132,7 @@ resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: site
   name: 'scm'
+  location: location
   properties: {
     allow: false
   }

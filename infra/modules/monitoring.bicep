@@ -67,3 +67,6 @@ output insightsName string = insights.name
 
 @description('Name of the Log Analytics workspace.')
 output workspaceName string = workspace.name
+
+@description('Resource id of the Log Analytics workspace (destination of the Key Vault audit events).')
+output workspaceId string = workspace.id

@@ -3,6 +3,9 @@
 // deployment script. The script signs in as a user-assigned managed identity that the app lists
 // in AZAUTH_ADMIN_PRINCIPAL_IDS and asks Entra for a token for AZAUTH_ADMIN_AUDIENCE: no secret
 // exists anywhere. Usable from main.bicep or from any workload's Bicep file in the same tenant.
+// Every use runs a deployment script, for which Azure creates a storage account with shared keys:
+// where policy forbids that, run scripts/provision.sh from a pipeline instead, with the same
+// input (main.bicep's provisionInput output).
 //
 // Property names of the types below are the API's field names (test/infra/consistency.test.ts
 // checks them against the app's request schemas), so a mount or role reads as the JSON the API
@@ -173,6 +176,8 @@ param healthWaitMinutes int = 10
 
 // The value each config field takes when a mount leaves it out (the API's own defaults), so a
 // field deleted from Bicep is reset rather than silently kept by the API's merge-on-write.
+// Exported: main.bicep builds the same payload for its provisionInput output.
+@export()
 var configFieldDefaults = {
   environment: ''
   client_id: ''
@@ -190,6 +195,7 @@ var configFieldDefaults = {
 }
 
 // The same for roles: a binding or policy removed from Bicep must disappear from the role.
+@export()
 var roleFieldDefaults = {
   bound_service_principal_ids: []
   bound_group_ids: []
@@ -209,15 +215,15 @@ var roleFieldDefaults = {
   token_type: 'default'
 }
 
-var desiredMounts = [
-  for declared in mounts: {
-    path: declared.path
-    description: declared.?description ?? ''
-    config: union(configFieldDefaults, declared.config)
-  }
-]
+// main.bicep's provisionInput repeats these two expressions word for word (the consistency tests
+// compare them), so a pipeline gets exactly what this script gets.
+var desiredMounts = map(mounts, declared => {
+  path: declared.path
+  description: declared.?description ?? ''
+  config: union(configFieldDefaults, declared.config)
+})
 
-var desiredRoles = [for declared in roles: union(roleFieldDefaults, declared)]
+var desiredRoles = map(roles, declared => union(roleFieldDefaults, declared))
 
 resource provision 'Microsoft.Resources/deploymentScripts@2023-08-01' = {
   name: scriptName

@@ -1,6 +1,7 @@
 // The app's storage account: the Functions host's own state (keys, timer leases) in blobs and
 // queues, azauth's state in tables, and the deployment package in a blob container. Shared keys
-// are disabled, so every client, the host included, authenticates with Entra ID.
+// are disabled, so every client, the host included, authenticates with Entra ID. A CanNotDelete
+// lock keeps the account (and so all state) from being deleted by accident.
 
 @description('Storage account name: 3-24 lower-case letters and digits, globally unique.')
 @minLength(3)
@@ -50,6 +51,20 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       bypass: 'AzureServices'
       defaultAction: 'Allow'
     }
+  }
+}
+
+// The account holds all of azauth's state: mounts, configs (sealed client secrets), roles, tokens and
+// the sealed server keys. Deleting it loses every issued token and mount, so it cannot be deleted
+// (nor can its resource group) until this lock is removed on purpose. Data operations are not
+// affected. Creating a lock needs Microsoft.Authorization/locks/* (Owner or User Access
+// Administrator).
+resource keepState 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'azauth-state'
+  scope: account
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds all azauth state (mounts, roles, tokens, sealed secrets). Remove this lock only to delete azauth on purpose.'
   }
 }
 

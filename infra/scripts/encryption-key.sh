@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Ensures the Key Vault secret $SECRET_NAME in $KEY_VAULT_NAME holds an AES-256 key (base64 of 32
 # random bytes). Never replaces an existing key: data sealed under it would become unreadable.
-# Runs in a Microsoft.Resources/deploymentScripts AzureCLI container, already signed in as the
-# deployment identity. Writes {"outcome": "created"|"kept"|"recovered"} to $AZ_SCRIPTS_OUTPUT_PATH.
+# Runs from a pipeline signed in (az login) as a principal with Key Vault Secrets Officer on the
+# vault (main.bicep's encryptionKeyCreatorPrincipalIds), or, opt-in, in a
+# Microsoft.Resources/deploymentScripts AzureCLI container already signed in as the key-creation
+# identity. Writes {"outcome": "created"|"kept"|"recovered"} to $AZ_SCRIPTS_OUTPUT_PATH when set.
+# After "created" or "recovered", make the app re-read its Key Vault reference
+# (docs/operations.md: the config/configreferences/appsettings/refresh call).
 set -euo pipefail
 
 : "${KEY_VAULT_NAME:?KEY_VAULT_NAME is required}"

@@ -2,8 +2,9 @@
 # Applies declared azauth mounts and roles through the app's Vault HTTP API.
 #
 # Runs in a Microsoft.Resources/deploymentScripts AzureCLI container (bash, az, curl, jq), signed
-# in as a user-assigned managed identity that the app lists in AZAUTH_ADMIN_PRINCIPAL_IDS. Input,
-# all from environment variables set by infra/modules/provision.bicep:
+# in as a user-assigned managed identity that the app lists in AZAUTH_ADMIN_PRINCIPAL_IDS, or from
+# a pipeline signed in (az login) as such an admin. Input, all from environment variables set by
+# infra/modules/provision.bicep, or taken from main.bicep's provisionInput output in a pipeline:
 #   VAULT_ADDR                  origin of the app, e.g. https://azauth-abc.azurewebsites.net
 #   AZAUTH_ADMIN_AUDIENCE       resource to request the admin token for (the app's AZAUTH_ADMIN_AUDIENCE)
 #   AZAUTH_MOUNTS               JSON [{path, description, config: {<config API fields>}}]
@@ -111,7 +112,7 @@ while :; do
   status="$(curl --silent --max-time 30 --output "$WORK/response" --write-out '%{http_code}' "$VAULT_ADDR/v1/sys/health" 2>/dev/null)" || status="000"
   [[ "$status" == 200 ]] && break
   if ((SECONDS >= deadline)); then
-    fail "GET $VAULT_ADDR/v1/sys/health answered $status for ${HEALTH_WAIT_SECONDS}s; is the azauth package published to the app? (deploy once with provisionMountsAndRoles=false, publish, deploy again)"
+    fail "GET $VAULT_ADDR/v1/sys/health answered $status for ${HEALTH_WAIT_SECONDS}s; is the azauth package published to the app? (publish it first: docs/operations.md, \"Deploy\")"
   fi
   log "waiting for $VAULT_ADDR/v1/sys/health (answered $status)"
   sleep "$POLL_SECONDS"

@@ -5,6 +5,7 @@
  * this reads the subset of the language that infra/ uses and fails loudly on anything else.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** Removes `//` and `/* *\/` comments, keeping strings ('...', '''...''') intact. */
 export function stripComments(source: string): string {
@@ -260,4 +261,143 @@ export function unionLiterals(type: string): string[] {
   const parts = inner.split('|').map((part) => part.trim());
   if (!parts.every((part) => /^'[^']*'$/.test(part))) throw new Error(`not a union of string literals: ${type}`);
   return parts.map((part) => part.slice(1, -1));
+}
+
+/** The members of one object literal `{ ... }`, without descending into their values. */
+export function ownMembers(literal: string): ObjectMember[] {
+  const text = literal.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) throw new Error(`not an object literal: ${text.slice(0, 80)}`);
+  return topLevelMembers(text.slice(1, -1)).map((member) => {
+    const match = /^(?:(\w+)|'([^']*)')\s*:\s*([\s\S]*)$/.exec(member);
+    if (!match) throw new Error(`cannot read object member: ${member}`);
+    return { key: match[1] ?? match[2] ?? '', value: (match[3] ?? '').trim() };
+  });
+}
+
+/** The value of `key` in an object literal, undefined when the literal has no such member. */
+export function memberValue(literal: string, key: string): string | undefined {
+  return ownMembers(literal).find((member) => member.key === key)?.value;
+}
+
+export interface BicepDeclaration {
+  kind: 'resource' | 'module';
+  /** Symbolic name. */
+  symbol: string;
+  /** Resource type (`Microsoft.Web/sites`) or module path (`modules/storage.bicep`). */
+  target: string;
+  /** API version of a resource, undefined for modules. */
+  apiVersion: string | undefined;
+  /** The expression inside `if (...)`, undefined when the declaration is unconditional. */
+  condition: string | undefined;
+  /** `for x in y` of a loop, undefined otherwise. */
+  loop: string | undefined;
+  /** The declaration's object body, braces included. */
+  body: string;
+}
+
+/** Skips a quoted string starting at `i`; returns the index of its closing quote. */
+function skipString(text: string, i: number): number {
+  let j = i + 1;
+  while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
+  return j;
+}
+
+/** Index of the first `{` at bracket depth 0 from `start`, strings skipped. */
+function firstTopLevelBrace(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i += 1) {
+    const ch = text[i];
+    if (ch === "'") {
+      i = skipString(text, i);
+      continue;
+    }
+    if (ch === '{' && depth === 0) return i;
+    if (ch === '(' || ch === '[') depth += 1;
+    else if (ch === ')' || ch === ']') depth -= 1;
+  }
+  throw new Error(`no object body after: ${text.slice(start, start + 80)}`);
+}
+
+/**
+ * Every top-level `resource` and `module` declaration: plain, conditional (`= if (c) { }`) or a loop
+ * (`= [for x in y: { }]`, optionally with an `if` inside). `existing` resources are included.
+ */
+export function bicepDeclarations(source: string): BicepDeclaration[] {
+  const out: BicepDeclaration[] = [];
+  const header = /^(resource|module)\s+(\w+)\s+'([^']+)'(?:\s+existing)?\s*=\s*/gm;
+  for (const match of source.matchAll(header)) {
+    const [whole, kind = '', symbol = '', target = ''] = match;
+    let i = match.index + whole.length;
+    let condition: string | undefined;
+    let loop: string | undefined;
+    let body: string;
+    if (source[i] === '[') {
+      const inner = balancedFrom(source, i).slice(1, -1);
+      // The loop source may itself contain ':' (lambdas, ternaries): the body is the first '{' at
+      // bracket depth 0 after `for`, and an `if (...)` may stand between the loop header and it.
+      const braceAt = firstTopLevelBrace(inner, inner.indexOf('for') + 3);
+      const beforeBody = inner.slice(0, braceAt);
+      const ifAt = beforeBody.search(/:\s*if\s*\(/);
+      if (ifAt !== -1) {
+        condition = balancedFrom(inner, beforeBody.indexOf('(', ifAt)).slice(1, -1).trim();
+        loop = beforeBody.slice(0, ifAt).trim();
+      } else {
+        loop = beforeBody.trim().replace(/:$/, '').trim();
+      }
+      body = balancedFrom(inner, braceAt);
+    } else {
+      if (source.startsWith('if', i)) {
+        const open = source.indexOf('(', i);
+        const parens = balancedFrom(source, open);
+        condition = parens.slice(1, -1).trim();
+        i = open + parens.length;
+      }
+      body = balancedFrom(source, firstTopLevelBrace(source, i));
+    }
+    const [type, apiVersion] = kind === 'resource' ? target.split('@') : [target, undefined];
+    out.push({ kind: kind === 'resource' ? 'resource' : 'module', symbol, target: type ?? target, apiVersion, condition, loop, body });
+  }
+  return out;
+}
+
+/** The operands of a top-level `&&` chain, each trimmed, outer parentheses kept. */
+export function conjuncts(expression: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (let i = 0; i < expression.length; i += 1) {
+    const ch = expression[i] ?? '';
+    if (ch === "'") {
+      const end = skipString(expression, i);
+      current += expression.slice(i, end + 1);
+      i = end;
+      continue;
+    }
+    if (ch === '(' || ch === '[' || ch === '{') depth += 1;
+    if (ch === ')' || ch === ']' || ch === '}') depth -= 1;
+    if (depth === 0 && expression.startsWith('&&', i)) {
+      parts.push(current.trim());
+      current = '';
+      i += 1;
+      continue;
+    }
+    current += ch;
+  }
+  parts.push(current.trim());
+  return parts;
+}
+
+/** The repository's infra/ folder. */
+export const INFRA_DIR = path.resolve(__dirname, '..', '..', 'infra');
+
+/** A Bicep file under infra/, comments removed. */
+export function readInfra(relative: string): string {
+  return readBicep(path.join(INFRA_DIR, relative));
+}
+
+/** The declaration with this symbolic name; throws when the file has none. */
+export function declaration(source: string, symbol: string): BicepDeclaration {
+  const found = bicepDeclarations(source).find((candidate) => candidate.symbol === symbol);
+  if (!found) throw new Error(`no resource or module named ${symbol}`);
+  return found;
 }
