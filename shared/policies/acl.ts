@@ -3,13 +3,15 @@
  * (vault/acl.go, newest behaviour, including the 2025 fix for LIST with a trailing slash).
  *
  * Built once per policy set and then only read, so the work is done at build time: rules are
- * merged per pattern, exact rules sit in a map, prefix rules in a trie, segment-wildcard (`+`) rules
- * are pre-split with their ranking precomputed. A decision is a map lookup, or a trie walk plus a
- * pass over the `+` rules, with no regular expression and no allocation besides splitting the path.
+ * merged per pattern, exact rules sit in a map, prefix rules in a character trie, `+` rules in a
+ * segment trie with their ranking facts precomputed. A decision is a map lookup, or a walk of each
+ * trie along the path, with no regular expression and no allocation besides splitting the path.
  */
+import { better, hasSegmentWildcards, ranksBelow, segmentRuleOf, type Candidate, type SegmentRule } from './candidates';
 import { parametersAllowed } from './parameters';
 import { CAPABILITY_BIT, DENY_BIT, SUDO_BIT, mergeInto, permissionsOf, type Permissions } from './permissions';
 import { PrefixTrie } from './prefix-trie';
+import { SegmentTrie } from './segment-trie';
 import { isTemplated, resolveTemplates, type TemplateContext } from './template';
 import { CAPABILITIES, type Capability, type PolicyRule } from './types';
 
@@ -38,55 +40,6 @@ export interface AclDecision {
 export interface NamedRules {
   readonly name: string;
   readonly rules: readonly PolicyRule[];
-}
-
-/** A prefix or `+` rule that can match a path, with the facts Vault ranks such rules by. */
-interface Candidate {
-  /** Position of the first `+` in the pattern; for a prefix rule, the length of its key. */
-  readonly firstWildcard: number;
-  /** Ends in `*`. */
-  readonly isPrefix: boolean;
-  /** Number of `+` segments. */
-  readonly wildcards: number;
-  /** The pattern without its trailing `*`. */
-  readonly pattern: string;
-  readonly permissions: Permissions;
-}
-
-interface SegmentRule extends Candidate {
-  readonly parts: readonly string[];
-}
-
-/**
- * Whether `a` ranks below `b` (Vault's wildcardPathDescriptorComparePriority): a later first
- * wildcard wins, then no trailing `*` beats one, then fewer `+` segments, then the longer pattern,
- * then the lexicographically larger one.
- */
-function ranksBelow(a: Candidate, b: Candidate): boolean {
-  if (a.firstWildcard !== b.firstWildcard) return a.firstWildcard < b.firstWildcard;
-  if (a.isPrefix !== b.isPrefix) return a.isPrefix;
-  if (a.wildcards !== b.wildcards) return a.wildcards > b.wildcards;
-  if (a.pattern.length !== b.pattern.length) return a.pattern.length < b.pattern.length;
-  return a.pattern < b.pattern;
-}
-
-/** A `+` rule against a split path: each `+` takes one segment, a trailing `*` makes the last segment a prefix that swallows the rest. */
-function segmentRuleMatches(rule: SegmentRule, parts: readonly string[]): boolean {
-  const count = rule.parts.length;
-  if (parts.length < count || (!rule.isPrefix && parts.length !== count)) return false;
-  for (let i = 0; i < count; i++) {
-    const expected = rule.parts[i] ?? '';
-    const actual = parts[i] ?? '';
-    if (expected === '+' || expected === actual) continue;
-    if (rule.isPrefix && i === count - 1 && actual.startsWith(expected)) continue;
-    return false;
-  }
-  return true;
-}
-
-/** Vault's rule: a pattern has segment wildcards if it is `+`, starts with `+/` or contains `/+`. */
-function hasSegmentWildcards(pattern: string): boolean {
-  return pattern === '+' || pattern.startsWith('+/') || pattern.includes('/+');
 }
 
 /** Capability each operation needs (help needs none). */
@@ -131,8 +84,8 @@ export class Acl {
   private readonly exact = new Map<string, Permissions>();
   private readonly prefixes = new Map<string, Candidate>();
   private readonly prefixTrie = new PrefixTrie<Candidate>();
-  private readonly segmentRules: SegmentRule[] = [];
-  private readonly segmentByPattern = new Map<string, SegmentRule>();
+  private readonly segmentRules = new Map<string, SegmentRule>();
+  private readonly segmentTrie = new SegmentTrie();
 
   private constructor(isRoot: boolean) {
     this.isRoot = isRoot;
@@ -160,21 +113,11 @@ export class Acl {
 
   private add(pattern: string, permissions: Permissions): void {
     if (hasSegmentWildcards(pattern)) {
-      const existing = this.segmentByPattern.get(pattern);
+      const existing = this.segmentRules.get(pattern);
       if (existing !== undefined) return mergeInto(existing.permissions, permissions);
-      const isPrefix = pattern.endsWith('*');
-      const stem = isPrefix ? pattern.slice(0, -1) : pattern;
-      const parts = stem.split('/');
-      const rule: SegmentRule = {
-        firstWildcard: pattern.indexOf('+'),
-        isPrefix,
-        wildcards: parts.filter((part) => part === '+').length,
-        pattern: stem,
-        permissions,
-        parts,
-      };
-      this.segmentByPattern.set(pattern, rule);
-      this.segmentRules.push(rule);
+      const rule = segmentRuleOf(pattern, permissions);
+      this.segmentRules.set(pattern, rule);
+      this.segmentTrie.add(rule);
     } else if (pattern.endsWith('*')) {
       const key = pattern.slice(0, -1);
       const existing = this.prefixes.get(key);
@@ -191,21 +134,14 @@ export class Acl {
 
   /** The most specific prefix or `+` rule matching `path`. */
   private bestCandidate(path: string): Candidate | undefined {
-    let best = this.prefixTrie.longestPrefixOf(path);
-    if (this.segmentRules.length === 0) return best;
-    const parts = path.split('/');
-    for (const rule of this.segmentRules) {
-      if (segmentRuleMatches(rule, parts) && (best === undefined || ranksBelow(best, rule))) best = rule;
-    }
-    return best;
+    const prefix = this.prefixTrie.longestPrefixOf(path);
+    return this.segmentTrie.isEmpty ? prefix : this.segmentTrie.best(path.split('/'), prefix);
   }
 
   private collectCandidates(path: string, into: Candidate[]): void {
     const prefix = this.prefixTrie.longestPrefixOf(path);
     if (prefix !== undefined) into.push(prefix);
-    if (this.segmentRules.length === 0) return;
-    const parts = path.split('/');
-    for (const rule of this.segmentRules) if (segmentRuleMatches(rule, parts)) into.push(rule);
+    if (!this.segmentTrie.isEmpty) this.segmentTrie.collect(path.split('/'), into);
   }
 
   /**
@@ -222,9 +158,9 @@ export class Acl {
     let bestList: Candidate | undefined;
     for (const candidate of all) {
       const bits = candidate.permissions.bits;
-      if (best === undefined || ranksBelow(best, candidate)) best = candidate;
-      if (bits & DENY_BIT && (bestDeny === undefined || ranksBelow(bestDeny, candidate))) bestDeny = candidate;
-      if (bits & CAPABILITY_BIT.list && (bestList === undefined || ranksBelow(bestList, candidate))) bestList = candidate;
+      best = better(best, candidate);
+      if (bits & DENY_BIT) bestDeny = better(bestDeny, candidate);
+      if (bits & CAPABILITY_BIT.list) bestList = better(bestList, candidate);
     }
     if (bestDeny !== undefined && (bestList === undefined || ranksBelow(bestList, bestDeny))) return bestDeny.permissions;
     return (bestList ?? best)?.permissions;
@@ -313,7 +249,8 @@ export class Acl {
     const grants = (p: Permissions): boolean => (p.bits & DENY_BIT) === 0 && p.bits !== 0;
     for (const [key, p] of this.exact) if (key.startsWith(mount) && grants(p)) return true;
     for (const [key, c] of this.prefixes) if (key.startsWith(mount) && grants(c.permissions)) return true;
-    return this.segmentRules.some((rule) => grants(rule.permissions) && segmentRuleReachesUnder(rule, mount));
+    for (const rule of this.segmentRules.values()) if (grants(rule.permissions) && segmentRuleReachesUnder(rule, mount)) return true;
+    return false;
   }
 }
 
