@@ -16,6 +16,8 @@ import { isTemplated, resolveTemplates, type TemplateContext } from './template'
 import { CAPABILITIES, type Capability, type PolicyRule } from './types';
 
 export type { TemplateContext } from './template';
+// The contract lists the default policy's text with the ACL; it lives in default-policy.ts.
+export { DEFAULT_POLICY_TEXT } from './default-policy';
 
 export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'help';
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Acl } from '../../shared/policies/acl';
 import { DEFAULT_POLICY_TEXT } from '../../shared/policies/default-policy';
@@ -52,5 +54,32 @@ describe('the default policy', () => {
     expect(withEntity.allowOperation({ path: 'identity/entity/id/e-1', operation: 'read' }).allowed).toBe(true);
     expect(withEntity.allowOperation({ path: 'identity/entity/name/web', operation: 'read' }).allowed).toBe(true);
     expect(withEntity.allowOperation({ path: 'identity/entity/id/e-2', operation: 'read' }).allowed).toBe(false);
+  });
+});
+
+describe('the policy examples in docs/policies.md', () => {
+  it('parse, each HCL block and the inline JSON form', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'policies.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```hcl\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) expect(() => parsePolicy(block), block).not.toThrow();
+    const json = /The same in JSON: `([^`]+)`/.exec(doc)?.[1] ?? '';
+    expect(parsePolicy(json).rules).toHaveLength(1);
+  });
+
+  it('decide as the page says', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'policies.md'), 'utf8');
+    const [example = '', noUnion = ''] = [...doc.matchAll(/```hcl\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    const acl = Acl.build([{ name: 'doc', rules: parsePolicy(example).rules }]);
+    expect(acl.allowOperation({ path: 'kv/data/app/db', operation: 'patch' }).allowed).toBe(true);
+    expect(acl.allowOperation({ path: 'kv/metadata/app/', operation: 'list' }).allowed).toBe(true);
+    const create = (data: Record<string, unknown>) => acl.allowOperation({ path: 'auth/token/create', operation: 'update', data, wrapTtlSeconds: 300 }).allowed;
+    expect(create({ policies: 'app-kv,default', ttl: '1h' })).toBe(true);
+    expect(create({ policies: 'app-kv,Admin' })).toBe(false);
+    expect(create({ ttl: '1h' })).toBe(false);
+    expect(acl.allowOperation({ path: 'auth/token/create', operation: 'update', data: { policies: 'app-kv' } }).allowed).toBe(false);
+    const second = Acl.build([{ name: 'doc', rules: parsePolicy(noUnion).rules }]);
+    expect(second.allowOperation({ path: 'kv/data/admin', operation: 'read' }).allowed).toBe(false);
+    expect(second.allowOperation({ path: 'kv/data/other', operation: 'read' }).allowed).toBe(true);
   });
 });
