@@ -310,7 +310,8 @@ describe('parsePolicy: warnings and limits', () => {
     const huge = block.repeat(Math.ceil((1024 * 1024) / block.length));
     const started = performance.now();
     expect(parseError(huge)).toBe(`failed to parse policy: policy is ${Buffer.byteLength(huge)} bytes, more than the limit of ${MAX_POLICY_BYTES} bytes`);
-    expect(performance.now() - started).toBeLessThan(100);
+    // Parsing 1 MiB would take seconds (3 to 5 ms per KiB); refusing it takes a byte count.
+    expect(performance.now() - started).toBeLessThan(1000);
     const atLimit = block.repeat(Math.floor(MAX_POLICY_BYTES / block.length));
     expect(parsePolicy(atLimit).rules.length).toBe(Math.floor(MAX_POLICY_BYTES / block.length));
     expect(parseError(`${atLimit}${'#'.repeat(MAX_POLICY_BYTES - atLimit.length + 1)}`)).toMatch(/more than the limit/);
