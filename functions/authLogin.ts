@@ -15,9 +15,10 @@ import type { PathDefinition } from '../shared/vault/types';
 
 export const authLoginPath: PathDefinition = {
   pattern: 'auth/{mount}/login',
+  // Vault's unauthenticated path: no token is needed, and one sent is not looked at.
+  unauthenticated: true,
   operations: {
     update: {
-      access: 'public',
       handler: async (req) => {
         const mount = req.params.mount ?? '';
         const { values } = req.fields(loginFields);

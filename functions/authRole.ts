@@ -1,11 +1,11 @@
 /**
  * `auth/{mount}/role` (list, also at `role/`) and `auth/{mount}/role/{name}` (read, write, delete):
- * Vault's path_role.go. Admin only. The route captures everything after `role/`, so a name Vault
+ * Vault's path_role.go. The route captures everything after `role/`, so a name Vault
  * would not route (a `/`, spaces, non-ASCII) gets a clear 400 instead of a bare 404.
  */
 import { app } from '@azure/functions';
 import { requestedAzureMount } from '../shared/mounts/requests';
-import { canonicalRoleName } from '../shared/roles/names';
+import { canonicalRoleName, isValidRoleName } from '../shared/roles/names';
 import { roleReadData } from '../shared/roles/types';
 import { applyRoleWrite } from '../shared/roles/write';
 import { appServices } from '../shared/services';
@@ -57,9 +57,15 @@ async function requestedRole(req: VaultRequest): Promise<{ mount: string; name: 
 
 export const authRolePath: PathDefinition = {
   pattern: 'auth/{mount}/role/{name}',
+  // Vault's plugin has one: writing a role that does not exist yet needs `create`. A name no role can
+  // have does not exist (the handler then says what is wrong with it).
+  exists: async (req) => {
+    const name = req.params.name ?? '';
+    if (!isValidRoleName(name)) return false;
+    return (await appServices().roles.read(req.params.mount ?? '', name.toLowerCase())) !== undefined;
+  },
   operations: {
     list: {
-      access: 'admin',
       handler: async (req) => {
         if ((req.params.name ?? '') !== '') throw unsupported();
         const { mounts, roles } = appServices();
@@ -69,7 +75,6 @@ export const authRolePath: PathDefinition = {
       },
     },
     read: {
-      access: 'admin',
       handler: async (req) => {
         const { mount, name } = await requestedRole(req);
         const role = await appServices().roles.read(mount, name);
@@ -77,7 +82,6 @@ export const authRolePath: PathDefinition = {
       },
     },
     update: {
-      access: 'admin',
       handler: async (req) => {
         const { mount, name } = await requestedRole(req);
         const { values } = req.fields(roleFields);
@@ -90,7 +94,6 @@ export const authRolePath: PathDefinition = {
       },
     },
     delete: {
-      access: 'admin',
       handler: async (req) => {
         const { mount, name } = await requestedRole(req);
         await appServices().roles.delete(mount, name);

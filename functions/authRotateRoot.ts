@@ -1,6 +1,6 @@
 /**
  * `auth/{mount}/rotate-root` (POST or PUT, no fields; Vault's path_rotate_root.go): adds a new
- * password to the mount's application and schedules its swap. Admin only. The old secret stays in
+ * password to the mount's application and schedules its swap. The old secret stays in
  * use until the `rotation` timer swaps after AZAUTH_ROTATION_SWAP_DELAY; the new secret is never
  * returned. State machine and guarantees: shared/rotation/engine.ts.
  */
@@ -17,7 +17,6 @@ export const authRotateRootPath: PathDefinition = {
   pattern: 'auth/{mount}/rotate-root',
   operations: {
     update: {
-      access: 'admin',
       handler: async (req) => {
         const { mounts, rotation } = appServices();
         const mount = await requestedAzureMount(req, mounts);

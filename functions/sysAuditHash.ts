@@ -20,7 +20,6 @@ export const sysAuditHashPath: PathDefinition = {
   mountType: 'system',
   operations: {
     update: {
-      access: 'admin',
       handler: async (req) => {
         const { values } = req.fields(auditHashFields);
         if (!values.input) throw badRequest('the "input" parameter is required');

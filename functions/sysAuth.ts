@@ -1,6 +1,6 @@
 /**
  * `sys/auth` (list auth mounts) and `sys/auth/{path}` (read, enable, disable one), in Vault's shape.
- * Only `azure` mounts can be enabled; the `token` mount is built in. Admin only.
+ * Only `azure` mounts can be enabled; the `token` mount is built in.
  */
 import { app } from '@azure/functions';
 import { disableMount } from '../shared/mounts/disable';
@@ -19,7 +19,6 @@ export const sysAuthListPath: PathDefinition = {
   mountType: 'system',
   operations: {
     read: {
-      access: 'admin',
       handler: async () => {
         const data: Record<string, unknown> = {};
         for (const mount of await appServices().mounts.list('auth')) data[`${mount.path}/`] = mountInfo(mount);
@@ -52,7 +51,6 @@ export const sysAuthMountPath: PathDefinition = {
   mountType: 'system',
   operations: {
     read: {
-      access: 'admin',
       handler: async (req) => {
         const path = req.params.path ?? '';
         const mount = await appServices().mounts.get('auth', path);
@@ -61,7 +59,6 @@ export const sysAuthMountPath: PathDefinition = {
       },
     },
     update: {
-      access: 'admin',
       handler: async (req) => {
         const path = req.params.path ?? '';
         const { values } = req.fields(enableFields);
@@ -85,7 +82,6 @@ export const sysAuthMountPath: PathDefinition = {
       },
     },
     delete: {
-      access: 'admin',
       handler: async (req) => {
         const path = req.params.path ?? '';
         const { warnings } = await disableMount('auth', path, appServices().disable);

@@ -10,9 +10,10 @@ import type { PathDefinition } from '../shared/vault/types';
 
 export const sysHealthPath: PathDefinition = {
   pattern: 'sys/health',
+  // Vault's unauthenticated path: no token is needed, and one sent is not looked at.
+  unauthenticated: true,
   operations: {
     read: {
-      access: 'public',
       handler: async (req) => {
         const identity = { version: productVersion(), ...clusterIdentity(appServices().settings) };
         const answer = healthAnswer(req.data, identity, new Date());

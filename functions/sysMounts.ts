@@ -52,7 +52,6 @@ export const sysMountsListPath: PathDefinition = {
   mountType: 'system',
   operations: {
     read: {
-      access: 'admin',
       handler: async () => {
         const data: Record<string, unknown> = { 'sys/': systemMount() };
         for (const mount of await appServices().mounts.list('secret')) data[`${mount.path}/`] = mountInfo(mount);
@@ -82,7 +81,6 @@ export const sysMountsPath: PathDefinition = {
   mountType: 'system',
   operations: {
     read: {
-      access: 'admin',
       handler: async (req) => {
         const path = mountPathOf(req);
         const mount = await appServices().mounts.get('secret', path);
@@ -91,7 +89,6 @@ export const sysMountsPath: PathDefinition = {
       },
     },
     update: {
-      access: 'admin',
       handler: async (req) => {
         const path = mountPathOf(req);
         const { values } = req.fields(enableFields);
@@ -102,7 +99,6 @@ export const sysMountsPath: PathDefinition = {
       },
     },
     delete: {
-      access: 'admin',
       handler: async (req) => {
         const path = mountPathOf(req);
         if (isReservedSecretPath(path)) throw badRequest(`cannot unmount "${path}/"`);
@@ -135,7 +131,6 @@ export const sysMountsTunePath: PathDefinition = {
   mountType: 'system',
   operations: {
     read: {
-      access: 'admin',
       handler: async (req) => {
         const path = mountPathOf(req);
         const mount = await appServices().mounts.get('secret', path);
@@ -144,7 +139,6 @@ export const sysMountsTunePath: PathDefinition = {
       },
     },
     update: {
-      access: 'admin',
       handler: async (req) => {
         const path = mountPathOf(req);
         if (isReservedSecretPath(path)) throw badRequest(`cannot tune "${path}/"`);

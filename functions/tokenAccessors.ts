@@ -1,5 +1,5 @@
 /**
- * `auth/token/accessors` (LIST, or GET `?list=true`): every token accessor. Admin only. An empty
+ * `auth/token/accessors` (LIST, or GET `?list=true`): every token accessor. An empty
  * list is Vault's 404 `{"errors":[]}`.
  */
 import { app } from '@azure/functions';
@@ -18,7 +18,7 @@ const listAccessors: PathHandler = async (req) => {
 export const tokenAccessorsPath: PathDefinition = {
   pattern: 'auth/token/accessors/',
   mountType: 'token',
-  operations: { list: { access: 'admin', handler: listAccessors } },
+  operations: { list: { handler: listAccessors } },
 };
 
 app.http('tokenAccessors', {

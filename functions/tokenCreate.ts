@@ -1,8 +1,10 @@
 /**
- * `auth/token/create` (POST/PUT): an orphan service (or batch) token with the given policies, TTLs,
- * use count, period, metadata and display name. Admin only; a token with the `root` policy is an
- * admin. Unknown fields are ignored with Vault's warning; a TTL above the system max is capped with
- * Vault's warning (a 200, as Vault answers), not refused.
+ * `auth/token/create` and `auth/token/create-orphan` (POST/PUT): a child of the calling token (or an
+ * orphan) with the given policies, TTLs, use count, period, metadata and display name, under Vault's
+ * token-store rules (shared/tokens/create.ts): a caller without root or sudo on the path may only
+ * give a subset of its own policies and cannot make orphans or periodic tokens through `create`.
+ * Unknown fields are ignored with Vault's warning; a TTL above the system max is capped with Vault's
+ * warning (a 200, as Vault answers), not refused.
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
@@ -59,7 +61,7 @@ const create =
       {
         parent,
         parentLimitedUse: view?.limitedUse ?? false,
-        rootOrSudo: req.caller.kind === 'admin',
+        rootOrSudo: req.rootOrSudo,
         orphanEndpoint,
         tokenMountAccessor: await tokenMountAccessor(),
       },
@@ -74,13 +76,13 @@ const create =
 export const tokenCreatePath: PathDefinition = {
   pattern: 'auth/token/create',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: create(false) } },
+  operations: { update: { handler: create(false) } },
 };
 
 export const tokenCreateOrphanPath: PathDefinition = {
   pattern: 'auth/token/create-orphan',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: create(true) } },
+  operations: { update: { handler: create(true) } },
 };
 
 app.http('tokenCreate', {

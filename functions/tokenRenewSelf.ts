@@ -30,7 +30,7 @@ const renewSelf: PathHandler = async (req) => {
 export const tokenRenewSelfPath: PathDefinition = {
   pattern: 'auth/token/renew-self',
   mountType: 'token',
-  operations: { update: { access: 'token', handler: renewSelf } },
+  operations: { update: { handler: renewSelf } },
 };
 
 app.http('tokenRenewSelf', {

@@ -26,7 +26,7 @@ const revoke: PathHandler = async (req) => {
 export const tokenRevokePath: PathDefinition = {
   pattern: 'auth/token/revoke',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: revoke } },
+  operations: { update: { handler: revoke } },
 };
 
 app.http('tokenRevoke', {

@@ -1,5 +1,5 @@
 /**
- * `auth/token/revoke-accessor` (POST/PUT): revokes a token given by accessor. Admin only. 204; an
+ * `auth/token/revoke-accessor` (POST/PUT): revokes a token given by accessor. 204; an
  * unknown accessor is Vault's 200 with the warning "No token found with this accessor".
  */
 import { app } from '@azure/functions';
@@ -25,7 +25,7 @@ const revokeAccessor: PathHandler = async (req) => {
 export const tokenRevokeAccessorPath: PathDefinition = {
   pattern: 'auth/token/revoke-accessor',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: revokeAccessor } },
+  operations: { update: { handler: revokeAccessor } },
 };
 
 app.http('tokenRevokeAccessor', {

@@ -19,7 +19,7 @@ const fields = {
 const revokeOrphan: PathHandler = async (req) => {
   const { values } = req.fields(fields);
   const token = requiredToken(req, values.token);
-  if (req.caller.kind !== 'admin') throw badRequest('root or sudo privileges required to revoke and orphan');
+  if (!req.rootOrSudo) throw badRequest('root or sudo privileges required to revoke and orphan');
   const { tokens } = appServices();
   const target = await tokens.find(token);
   if (!target) throw badRequest('token to revoke not found');
@@ -31,7 +31,7 @@ const revokeOrphan: PathHandler = async (req) => {
 export const tokenRevokeOrphanPath: PathDefinition = {
   pattern: 'auth/token/revoke-orphan',
   mountType: 'token',
-  operations: { update: { access: 'admin', handler: revokeOrphan } },
+  operations: { update: { handler: revokeOrphan } },
 };
 
 app.http('tokenRevokeOrphan', {

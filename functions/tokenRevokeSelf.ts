@@ -23,7 +23,7 @@ const revokeSelf: PathHandler = async (req) => {
 export const tokenRevokeSelfPath: PathDefinition = {
   pattern: 'auth/token/revoke-self',
   mountType: 'token',
-  operations: { update: { access: 'token', handler: revokeSelf } },
+  operations: { update: { handler: revokeSelf } },
 };
 
 app.http('tokenRevokeSelf', {

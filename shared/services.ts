@@ -5,7 +5,9 @@
  */
 import { readSettings, type Settings } from './settings';
 import { adminPolicyFromSettings } from './access/admin-policy';
-import { createAuthorize, type TokenAuthenticator } from './access/authorize';
+import { createAccessControl, type AccessControl } from './access/enforce';
+import { Acl } from './policies/acl';
+import { PolicyStore } from './policies/store';
 import { EntraTokenVerifier } from './entra/verify';
 import { ConfigStore } from './config/store';
 import type { DisableMountDeps } from './mounts/disable';
@@ -24,10 +26,14 @@ import type { EndpointServices } from './vault/endpoint';
 export interface Services {
   readonly settings: Settings;
   readonly tables: TableProvider;
-  /** What every Vault endpoint needs: body limit, caller resolution, audit. */
+  /** What every Vault endpoint needs: body limit, the authorization decision, audit. */
   readonly endpoint: EndpointServices;
-  /** Auth mounts (`sys/auth`). */
+  /** The mount table: auth mounts (`sys/auth`) and secrets engines (`sys/mounts`). */
   readonly mounts: MountStore;
+  /** ACL policies (`sys/policies/acl`) and the compiled ACLs of token policy sets. */
+  readonly policies: PolicyStore;
+  /** The one authorization decision, and the ACL of a token being looked at (`sys/capabilities`). */
+  readonly access: AccessControl;
   /** Per-mount config (`auth/<mount>/config`); also opens the sealed client secret for colleagues. */
   readonly configs: ConfigStore;
   /** Per-mount roles (`auth/<mount>/role/<name>`). */
@@ -81,11 +87,13 @@ export function buildServices(settings: Settings): Services {
     // Renewal re-reads the login's role from the role store (Vault's plugin renew handler).
     roles: { read: (mount, name) => roles.read(mount, name) },
   });
-  const tokens: TokenAuthenticator = tokenService;
   const audit = createAuditSink(serverKeys);
-  const authorizeCaller = createAuthorize({
+  const policies = new PolicyStore(tables);
+  const access = createAccessControl({
+    tokens: tokenService,
+    policies,
+    rootAcl: Acl.ROOT,
     verifier: entraVerifier,
-    tokens,
     admin: adminPolicyFromSettings(settings),
     warn: (message) => console.warn(`azauth: ${message}`),
   });
@@ -118,6 +126,8 @@ export function buildServices(settings: Settings): Services {
     settings,
     tables,
     mounts,
+    policies,
+    access,
     secrets,
     configs,
     roles,
@@ -140,9 +150,9 @@ export function buildServices(settings: Settings): Services {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
       // The audit key is loaded before the first request runs, so each request's record is written
       // inside its own invocation (after the first, this await is an already-settled promise).
-      authorize: async (access, token, remoteAddress) => {
+      checkAccess: async (request) => {
         await audit.ready();
-        return authorizeCaller(access, token, remoteAddress);
+        return access.check(request);
       },
       audit: (entry, ctx) => audit.audit(entry, ctx),
     },

@@ -1,11 +1,31 @@
 /**
- * The admin policy from the app settings. The admin tenant lives in the cloud named by
- * `AZURE_ENVIRONMENT` (public when unset), reached through `AZURE_AUTHORITY_HOST` when that is set.
+ * Who counts as an Entra admin (root by configuration: the bootstrap) and how their tokens are
+ * verified; enforce.ts makes the decision. The admin policy comes from the app settings; the admin
+ * tenant lives in the cloud named by `AZURE_ENVIRONMENT` (public when unset), reached through
+ * `AZURE_AUTHORITY_HOST` when that is set.
  */
 import { EndpointSettingError, UnknownCloudError, cloudCatalog, type CloudEndpoints } from '../entra/clouds';
+import type { EntraTokenExpectation, VerifiedEntraToken } from '../entra/verify';
 import type { Settings } from '../settings';
 import { VaultError } from '../vault/errors';
-import type { AdminPolicy } from './authorize';
+
+/** The part of `EntraTokenVerifier` access control needs (a fake in unit tests). */
+export interface EntraVerifier {
+  verifyEntraToken(jwt: string, expected: EntraTokenExpectation): Promise<VerifiedEntraToken>;
+}
+
+/** Who counts as an Entra admin, from the app settings. */
+export interface AdminPolicy {
+  readonly tenantId: string | undefined;
+  readonly audience: string | undefined;
+  /** Object ids, compared case-insensitively. */
+  readonly principalIds: readonly string[];
+  /**
+   * The admin tenant's cloud. A function, so that a bad cloud setting fails admin calls with a
+   * message naming it (throw a `VaultError`) instead of taking the whole app down at start.
+   */
+  readonly cloud: () => Pick<CloudEndpoints, 'authorityHost'>;
+}
 
 type AdminSettings = Pick<
   Settings,

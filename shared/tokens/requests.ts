@@ -6,11 +6,9 @@ import { badRequest, invalidToken } from '../vault/errors';
 import type { TokenView, VaultRequest } from '../vault/types';
 import type { ResolvedToken, TokenService } from './service';
 
-/** The caller's own token (self-service calls, or a root-token admin's own token). */
+/** The caller's own token, when the caller is a token of ours (not an Entra admin). */
 export function callerView(req: VaultRequest): TokenView | undefined {
-  if (req.caller.kind === 'token') return req.caller.token;
-  if (req.caller.kind === 'admin' && req.caller.via === 'root-token') return req.caller.token;
-  return undefined;
+  return req.caller.kind === 'token' ? req.caller.token : undefined;
 }
 
 /** The record of the token that authenticated this request (no second use is consumed). */

@@ -161,29 +161,36 @@ export class TokenService {
    */
   async authenticate(token: string, remoteAddress: string | undefined): Promise<TokenView> {
     const found = await this.resolve(token, remoteAddress);
-    const used = await this.use(found);
+    return this.viewOf(await this.use(found), found.record.numUses > 0);
+  }
+
+  /** The view of a token that handlers get; `resolvedFor(view)` finds its record again without I/O. */
+  viewOf(found: ResolvedToken, limitedUse: boolean): TokenView {
+    const { record } = found;
     const view: TokenView = {
-      hash: used.record.hash,
-      accessor: used.record.accessor,
-      type: used.record.type,
-      policies: used.record.policies,
-      mount: used.record.mount,
-      principalId: used.record.principalId,
-      entityId: used.record.entityId,
-      limitedUse: found.record.numUses > 0,
+      hash: record.hash,
+      accessor: record.accessor,
+      type: record.type,
+      policies: record.policies,
+      mount: record.mount,
+      mountAccessor: record.mountAccessor,
+      principalId: record.principalId,
+      entityId: record.entityId,
+      limitedUse,
     };
-    this.resolvedViews.set(view, used);
+    this.resolvedViews.set(view, found);
     return view;
   }
 
   /**
-   * A usable token, without consuming a use: known, unexpired, its mount and ancestors live, and the
-   * caller inside its bound CIDRs.
+   * A usable token, without consuming a use: known, unexpired, its mount and ancestors live, and
+   * (unless `checkAddress` is false, for a token being looked at rather than used) the caller inside
+   * its bound CIDRs.
    */
-  async resolve(token: string, remoteAddress: string | undefined): Promise<ResolvedToken> {
+  async resolve(token: string, remoteAddress: string | undefined, checkAddress = true): Promise<ResolvedToken> {
     const found = await this.find(token);
     if (!found || !(await this.usable(found.record))) throw invalidToken();
-    if (!addressAllowed(found.record.boundCidrs, remoteAddress)) throw permissionDenied();
+    if (checkAddress && !addressAllowed(found.record.boundCidrs, remoteAddress)) throw permissionDenied();
     return found;
   }
 

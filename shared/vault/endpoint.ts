@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { VaultError, badRequest } from './errors';
 import { parseFields, unknownFieldsWarning, parseVaultBool, type FieldShape } from './fields';
 import { errorResponse, resultResponse, toVaultError, type HttpResponseLike } from './respond';
-import type { Access, AuditNotes, Caller, Operation, PathDefinition, VaultRequest } from './types';
+import type { AuditNotes, Caller, Operation, PathDefinition, VaultRequest } from './types';
 
 export interface HttpRequestLike {
   readonly method: string;
@@ -40,15 +40,58 @@ export interface AuditEntry {
   secrets: Record<string, string>;
 }
 
+/** What the one authorization decision is asked (see shared/access/enforce.ts). */
+export interface AccessRequest {
+  /** Logical path without `/v1/` and without a leading `/`. */
+  readonly path: string;
+  readonly operation: Operation;
+  /** Body fields (writes) or query parameters (reads): what parameter constraints look at. */
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly token: string | undefined;
+  readonly remoteAddress: string | undefined;
+  /** One of Vault's unauthenticated paths: no token is needed or looked at. */
+  readonly unauthenticated: boolean;
+  /** For a write: whether the target exists (create vs update). Absent: always update. */
+  readonly exists?: () => Promise<boolean>;
+  /** The response-wrapping TTL the request asked for (X-Vault-Wrap-TTL), in seconds. */
+  readonly wrapTtlSeconds?: number;
+}
+
+export interface AccessGrant {
+  readonly caller: Caller;
+  /** The caller is root, or the winning rule grants `sudo` on this path. */
+  readonly rootOrSudo: boolean;
+}
+
 export interface EndpointServices {
   readonly maxRequestBytes: number;
-  authorize(access: Access, token: string | undefined, remoteAddress: string | undefined): Promise<Caller>;
+  /** The one authorization decision; throws Vault's 403s. */
+  checkAccess(request: AccessRequest): Promise<AccessGrant>;
   audit(entry: AuditEntry, ctx: InvocationLike): void;
 }
 
 export type HttpHandlerLike = (req: HttpRequestLike, ctx: InvocationLike) => Promise<HttpResponseLike>;
 
+/** A path definition and the values its route captured, found for one request. */
+export interface ResolvedRoute {
+  readonly definition: PathDefinition;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** An HTTP trigger serving one path definition (the usual case: one function file, one path). */
 export function vaultEndpoint(def: PathDefinition, services: () => EndpointServices): HttpHandlerLike {
+  return vaultRouter(async (_path, params) => ({ definition: def, params }), services);
+}
+
+/**
+ * An HTTP trigger whose path definition depends on the request (the catch-all that serves secrets
+ * engines by mount, and Vault's "no handler" for everything else): `resolve` gets the logical path
+ * and the route's captured values.
+ */
+export function vaultRouter(
+  resolve: (path: string, params: Readonly<Record<string, string>>) => Promise<ResolvedRoute>,
+  services: () => EndpointServices,
+): HttpHandlerLike {
   return async (httpReq, ctx) => {
     const requestId = randomUUID();
     const started = new Date();
@@ -62,26 +105,42 @@ export function vaultEndpoint(def: PathDefinition, services: () => EndpointServi
     let response: HttpResponseLike;
     let failure: VaultError | undefined;
     const svc = services();
+    let pattern = '';
     try {
       operation = operationOf(httpReq.method, url.searchParams);
-      const op = def.operations[operation];
-      if (!op) throw new VaultError('unsupported_operation', 'unsupported operation');
+      const routeParams: Record<string, string> = {};
+      for (const [key, value] of Object.entries(httpReq.params)) if (value !== undefined) routeParams[key] = value;
+      const { definition: def, params } = await resolve(path, routeParams);
+      pattern = def.pattern;
       const data = await requestData(httpReq, url.searchParams, operation, svc.maxRequestBytes);
       const token = clientToken(httpReq.headers);
       if (token) secrets.client_token = token;
-      caller = await svc.authorize(op.access, op.access === 'public' ? undefined : token, remoteAddress);
+      const unauthenticated = def.unauthenticated === true;
+      const exists = def.exists;
+      const grant = await svc.checkAccess({
+        path,
+        operation,
+        data,
+        token,
+        remoteAddress,
+        unauthenticated,
+        ...(exists && operation === 'update' ? { exists: () => exists({ path, params, data }) } : {}),
+      });
+      caller = grant.caller;
+      const op = def.operations[operation];
+      if (!op) throw new VaultError('unsupported_operation', 'unsupported operation');
       const warnings: string[] = [];
-      const params: Record<string, string> = {};
-      for (const [key, value] of Object.entries(httpReq.params)) if (value !== undefined) params[key] = value;
       const request: VaultRequest = {
         operation,
         path,
         params,
         data,
-        token: op.access === 'public' ? undefined : token,
+        // Unauthenticated paths still see a token sent to them (the UI preflight uses it).
+        token,
         remoteAddress,
         requestId,
         caller,
+        rootOrSudo: grant.rootOrSudo,
         audit: {
           note: (more) => Object.assign(notes, more),
           secret: (name, value) => {
@@ -108,7 +167,7 @@ export function vaultEndpoint(def: PathDefinition, services: () => EndpointServi
       if (failure.code === 'internal' || failure.code.endsWith('_unavailable')) {
         // The cause may carry upstream detail; log its name and message, never request data.
         const cause = failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : String(failure.cause ?? '');
-        ctx.error(`${def.pattern} ${failure.code}: ${failure.message}${cause ? ` (${cause})` : ''}`);
+        ctx.error(`${pattern || path} ${failure.code}: ${failure.message}${cause ? ` (${cause})` : ''}`);
       }
       response = errorResponse(failure);
     }
@@ -118,7 +177,7 @@ export function vaultEndpoint(def: PathDefinition, services: () => EndpointServi
         requestId,
         invocationId: ctx.invocationId,
         path,
-        pattern: def.pattern,
+        pattern,
         operation,
         remoteAddress,
         caller: describeCaller(caller),
@@ -144,10 +203,10 @@ function describeCaller(caller: Caller): AuditEntry['caller'] {
   switch (caller.kind) {
     case 'anonymous':
       return { kind: 'anonymous' };
-    case 'admin':
-      return { kind: 'admin', principalId: caller.principalId, via: caller.via };
+    case 'entra-admin':
+      return { kind: 'entra-admin', principalId: caller.principalId, via: 'entra' };
     case 'token':
-      return { kind: 'token', principalId: caller.token.principalId };
+      return { kind: 'token', principalId: caller.token.principalId, ...(caller.acl.isRoot ? { via: 'root-token' } : {}) };
   }
 }
 
@@ -181,6 +240,8 @@ export function operationOf(method: string, query: URLSearchParams): Operation {
       return 'update';
     case 'DELETE':
       return 'delete';
+    case 'PATCH':
+      return 'patch';
     case 'LIST':
       return 'list';
     default:
@@ -221,10 +282,17 @@ async function requestData(
   operation: Operation,
   maxBytes: number,
 ): Promise<Record<string, unknown>> {
-  if (operation !== 'update') {
+  if (operation !== 'update' && operation !== 'patch') {
     const data: Record<string, unknown> = {};
     for (const [key, value] of query) if (key !== 'list') data[key] = value;
     return data;
+  }
+  if (operation === 'patch') {
+    // Vault accepts only JSON merge patches on PATCH (RFC 7386).
+    const contentType = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType !== 'application/merge-patch+json') {
+      throw new VaultError('unsupported_media_type', `PATCH requires Content-Type of application/merge-patch+json, provided ${contentType || '""'}`);
+    }
   }
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new VaultError('payload_too_large', 'http: request body too large');

@@ -11,6 +11,7 @@ export type VaultErrorCode =
   | 'unsupported_operation' // the path exists, the verb does not
   | 'conflict' // a concurrent change won the race
   | 'payload_too_large'
+  | 'unsupported_media_type' // PATCH without the merge-patch content type
   | 'entra_unavailable' // Entra discovery/JWKS/token endpoints failing
   | 'arm_unavailable'
   | 'graph_unavailable'
@@ -27,6 +28,7 @@ const STATUS: Record<VaultErrorCode, number> = {
   unsupported_operation: 405,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   entra_unavailable: 502,
   arm_unavailable: 502,
   graph_unavailable: 502,

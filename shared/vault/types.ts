@@ -1,10 +1,8 @@
 /** The shapes that flow between the HTTP adapter, the path handlers and the Vault envelope. */
 import type { FieldParseResult, FieldShape } from './fields';
 
-export type Operation = 'read' | 'update' | 'delete' | 'list';
-
-/** Who may call an operation: anyone, an admin, or the holder of any live token (self-service). */
-export type Access = 'public' | 'admin' | 'token';
+/** Vault's logical operations as the HTTP verbs give them (create is decided later, by the ACL check). */
+export type Operation = 'read' | 'update' | 'delete' | 'list' | 'patch';
 
 /** A token issued by this service, as the access layer and the token endpoints see it. */
 export interface TokenView {
@@ -14,17 +12,32 @@ export interface TokenView {
   readonly type: 'service' | 'batch';
   readonly policies: readonly string[];
   readonly mount: string;
+  readonly mountAccessor: string;
   readonly principalId: string;
   readonly entityId: string;
   /** The token had a use limit before this request (even if this request used its last use). */
   readonly limitedUse: boolean;
 }
 
+/** What a handler may ask of the caller's ACL (the policy engine's `Acl` provides it). */
+export interface CallerAcl {
+  readonly isRoot: boolean;
+  /** Sorted capability names on `path` (`["root"]` for root, `["deny"]` when nothing grants). */
+  capabilities(path: string): string[];
+  /** `sys/internal/ui/resultant-acl` data. */
+  resultant(): Record<string, unknown>;
+  /** Whether anything under a mount path (`"secret/"`) is reachable (the UI mount preflight). */
+  hasMountAccess(mountPath: string): boolean;
+}
+
+/**
+ * Who made the request, as the one authorization decision established it: nobody (Vault's
+ * unauthenticated paths), a token of ours, or an Entra admin (root by configuration).
+ */
 export type Caller =
   | { readonly kind: 'anonymous' }
-  | { readonly kind: 'admin'; readonly via: 'entra'; readonly principalId: string; readonly tenantId: string }
-  | { readonly kind: 'admin'; readonly via: 'root-token'; readonly principalId: string; readonly token: TokenView }
-  | { readonly kind: 'token'; readonly token: TokenView };
+  | { readonly kind: 'token'; readonly token: TokenView; readonly acl: CallerAcl }
+  | { readonly kind: 'entra-admin'; readonly principalId: string; readonly tenantId: string; readonly acl: CallerAcl };
 
 /** Extra facts a handler attaches to the request's audit record. Secrets go through `secret`. */
 export interface AuditNotes {
@@ -55,6 +68,11 @@ export interface VaultRequest {
   readonly remoteAddress: string | undefined;
   readonly requestId: string;
   readonly caller: Caller;
+  /**
+   * The caller is root, or its ACL grants `sudo` on this path: Vault's handlers check this again for
+   * a few privileged variants (orphan and periodic tokens, revoke-orphan).
+   */
+  readonly rootOrSudo: boolean;
   readonly audit: AuditTrail;
   /** Parses `data` against a field shape; unknown keys become Vault's "ignored parameters" warning. */
   fields<S extends FieldShape>(shape: S): FieldParseResult<S>;
@@ -95,10 +113,25 @@ export type VaultResult =
 
 export type PathHandler = (req: VaultRequest) => Promise<VaultResult>;
 
+export interface OperationDefinition {
+  readonly handler: PathHandler;
+}
+
 export interface PathDefinition {
   /** Shown in logs and audit records, e.g. "auth/{mount}/config". */
   readonly pattern: string;
   /** `token` for auth/token/*, otherwise "" as real Vault shows on auth-method responses. */
   readonly mountType?: string;
-  readonly operations: Partial<Record<Operation, { readonly access: Access; readonly handler: PathHandler }>>;
+  /**
+   * One of Vault's unauthenticated paths (`sys/health`, `auth/<mount>/login`, the UI mount
+   * preflight): no token is needed for any operation. Every other path passes the ACL decision
+   * first, also for an operation it does not serve (Vault checks the ACL before routing).
+   */
+  readonly unauthenticated?: true;
+  /**
+   * Vault's existence check: a write (POST/PUT) to an absent target needs `create`, to a present one
+   * `update`. Without one, a write always needs `update`.
+   */
+  readonly exists?: (req: Pick<VaultRequest, 'path' | 'params' | 'data'>) => Promise<boolean>;
+  readonly operations: Partial<Record<Operation, OperationDefinition>>;
 }

@@ -1,0 +1,243 @@
+/**
+ * PolicyStore: ACL policies in `TABLES.policies` (partition `acl`, row = escaped name), and the
+ * per-worker cache that turns a token's policy names into a compiled ACL.
+ *
+ * A row holds the policy text as written (UTF-8 bytes, at most MAX_POLICY_BYTES, in one binary
+ * property) and a `version` that every write increments under the row's ETag, so concurrent writes
+ * of one policy never interleave and each leaves a whole document.
+ *
+ * Caching, and how fast a change is seen: a parsed policy is kept per worker and revalidated once it
+ * is `cacheMs` (1 s) old by a point read of its `version` column only; it is parsed again only when
+ * the version moved (parsing costs milliseconds per KiB). A compiled ACL is kept per set of
+ * (name, version) pairs, so it lives exactly as long as all of its policies are current. A write or
+ * delete made through this store drops that policy at once, so the instance that wrote it enforces
+ * the change immediately and every other instance within `cacheMs`.
+ */
+import type { TableClient } from '@azure/data-tables';
+import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
+import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
+import { decodeKey, encodeKey } from '../storage/keys';
+import { conflict } from '../vault/errors';
+import { z } from 'zod';
+import { Acl, type TemplateContext } from './acl';
+import { DEFAULT_POLICY_TEXT } from './default-policy';
+import { parsePolicy } from './parse';
+import type { ParsedPolicy } from './types';
+
+const PARTITION = 'acl';
+/** The built-in policies: `root` is never stored; `default` is created when absent and never deleted. */
+export const ROOT_POLICY = 'root';
+export const DEFAULT_POLICY = 'default';
+
+export interface StoredPolicy {
+  readonly name: string;
+  /** The text exactly as written (after Vault's base64 decoding). */
+  readonly text: string;
+  readonly version: number;
+}
+
+export interface PolicyStoreOptions {
+  readonly cacheMs?: number;
+  readonly now?: () => number;
+  /** Most compiled ACLs kept per worker (one per policy set, or per identity for templated sets). */
+  readonly maxAcls?: number;
+}
+
+interface CachedPolicy {
+  readonly version: number;
+  readonly parsed: ParsedPolicy | undefined;
+  readonly checkedAt: number;
+}
+
+const rowSchema = z.object({
+  name: z.string(),
+  text: z.instanceof(Uint8Array),
+  version: z.number().int().nonnegative(),
+  etag: z.string(),
+});
+
+const versionSchema = z.object({ version: z.number().int().nonnegative() });
+
+export class PolicyStore {
+  private readonly cacheMs: number;
+  private readonly now: () => number;
+  private readonly maxAcls: number;
+  private readonly policies = new Map<string, CachedPolicy>();
+  private readonly loading = new Map<string, Promise<CachedPolicy>>();
+  private readonly acls = new Map<string, Acl>();
+  private defaultReady: Promise<void> | undefined;
+
+  constructor(
+    private readonly tables: TableProvider,
+    options: PolicyStoreOptions = {},
+  ) {
+    this.cacheMs = options.cacheMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    this.maxAcls = options.maxAcls ?? 10_000;
+  }
+
+  // ---- documents -----------------------------------------------------------------------------
+
+  async read(name: string): Promise<StoredPolicy | undefined> {
+    const client = await this.ready();
+    const entity = await getEntityOrUndefined<Record<string, unknown>>(client, PARTITION, encodeKey(name));
+    return entity ? toStored(entity) : undefined;
+  }
+
+  /** Stored policy names, sorted (without `root`, which is never stored). */
+  async list(): Promise<string[]> {
+    const client = await this.ready();
+    const names: string[] = [];
+    for await (const entity of client.listEntities({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'`, select: ['RowKey'] } })) {
+      if (typeof entity.rowKey === 'string') names.push(decodeKey(entity.rowKey));
+    }
+    return names.sort();
+  }
+
+  /** Creates or replaces a policy; `text` must already have passed `parsePolicy`. */
+  async write(name: string, text: string): Promise<void> {
+    const client = await this.ready();
+    const rowKey = encodeKey(name);
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      for (let attempt = 0; attempt < MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
+        const current = await getEntityOrUndefined<Record<string, unknown>>(client, PARTITION, rowKey);
+        try {
+          if (!current) {
+            await client.createEntity({ partitionKey: PARTITION, rowKey, name, text: bytes, version: 1 });
+          } else {
+            const { version } = toStored(current);
+            await client.updateEntity({ partitionKey: PARTITION, rowKey, name, text: bytes, version: version + 1 }, 'Replace', { etag: current.etag });
+          }
+          return;
+        } catch (err) {
+          if (!isConflict(err) && !isPreconditionFailed(err) && !isNotFound(err)) throw err;
+        }
+        await pauseBeforeRetry(attempt + 1);
+      }
+      throw conflict('the policy was changed by too many concurrent requests; try again');
+    } finally {
+      this.forget(name);
+    }
+  }
+
+  /** Deletes a policy (idempotent). Tokens keep the name, which then grants nothing. */
+  async delete(name: string): Promise<void> {
+    const client = await this.ready();
+    try {
+      await client.deleteEntity(PARTITION, encodeKey(name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    } finally {
+      this.forget(name);
+    }
+  }
+
+  // ---- compiled ACLs -------------------------------------------------------------------------
+
+  /**
+   * The ACL of a token's policies (names already sanitised). `root` gives the root ACL; names with no
+   * stored policy are ignored, as in Vault.
+   */
+  async aclFor(names: readonly string[], identity: TemplateContext = {}): Promise<Acl> {
+    if (names.includes(ROOT_POLICY)) return Acl.ROOT;
+    const loaded = await Promise.all(names.map(async (name) => ({ name, cached: await this.policy(name) })));
+    const present = loaded.filter((entry): entry is { name: string; cached: CachedPolicy & { parsed: ParsedPolicy } } => entry.cached.parsed !== undefined);
+    const templated = present.some((entry) => entry.cached.parsed.templated);
+    // The key names every (policy, version) in the set, so a changed policy makes a new key.
+    let key = present.map((entry) => `${entry.name}@${entry.cached.version}`).join('\0');
+    if (templated) key += `\0#${identity.entityId ?? ''}\0${JSON.stringify(identity.aliases ?? {})}`;
+    const known = this.acls.get(key);
+    if (known) return known;
+    const acl = Acl.build(
+      present.map((entry) => ({ name: entry.name, rules: entry.cached.parsed.rules })),
+      identity,
+    );
+    if (this.acls.size >= this.maxAcls) this.acls.clear();
+    this.acls.set(key, acl);
+    return acl;
+  }
+
+  /** A parsed policy, revalidated once `cacheMs` old; single flight per name. */
+  private policy(name: string): Promise<CachedPolicy> {
+    const cached = this.policies.get(name);
+    if (cached && this.now() - cached.checkedAt < this.cacheMs) return Promise.resolve(cached);
+    let pending = this.loading.get(name);
+    if (!pending) {
+      pending = this.load(name, cached).then(
+        (fresh) => {
+          this.policies.set(name, fresh);
+          this.loading.delete(name);
+          return fresh;
+        },
+        (err: unknown) => {
+          this.loading.delete(name);
+          throw err;
+        },
+      );
+      this.loading.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async load(name: string, cached: CachedPolicy | undefined): Promise<CachedPolicy> {
+    const client = await this.ready();
+    const rowKey = encodeKey(name);
+    const checkedAt = this.now();
+    if (cached) {
+      // Revalidate cheaply: only the version column crosses the wire.
+      const head = await getEntityOrUndefined<Record<string, unknown>>(client, PARTITION, rowKey, ['version']);
+      if (!head) return { version: 0, parsed: undefined, checkedAt };
+      const version = versionSchema.safeParse(head);
+      if (version.success && version.data.version === cached.version) return { ...cached, checkedAt };
+    }
+    const entity = await getEntityOrUndefined<Record<string, unknown>>(client, PARTITION, rowKey);
+    if (!entity) return { version: 0, parsed: undefined, checkedAt };
+    const stored = toStored(entity);
+    let parsed: ParsedPolicy | undefined;
+    try {
+      parsed = parsePolicy(stored.text);
+    } catch {
+      // Only texts that parsed are ever written; a row that no longer parses grants nothing.
+      parsed = undefined;
+    }
+    return { version: stored.version, parsed, checkedAt };
+  }
+
+  private forget(name: string): void {
+    this.policies.delete(name);
+    // ACL keys carry versions, but a delete leaves no version behind: drop them all (cheap to rebuild).
+    this.acls.clear();
+  }
+
+  /** The table, with Vault's `default` policy created the first time (never overwritten after). */
+  private async ready(): Promise<TableClient> {
+    const client = await this.tables.table(TABLES.policies);
+    if (!this.defaultReady) {
+      const attempt = ensureDefault(client);
+      this.defaultReady = attempt;
+      attempt.catch(() => {
+        if (this.defaultReady === attempt) this.defaultReady = undefined;
+      });
+    }
+    await this.defaultReady;
+    return client;
+  }
+}
+
+async function ensureDefault(client: TableClient): Promise<void> {
+  const rowKey = encodeKey(DEFAULT_POLICY);
+  if (await getEntityOrUndefined(client, PARTITION, rowKey, ['version'])) return;
+  try {
+    await client.createEntity({ partitionKey: PARTITION, rowKey, name: DEFAULT_POLICY, text: Buffer.from(DEFAULT_POLICY_TEXT, 'utf8'), version: 1 });
+  } catch (err) {
+    // Another instance created it first: as good.
+    if (!isConflict(err)) throw err;
+  }
+}
+
+function toStored(entity: Record<string, unknown>): StoredPolicy {
+  const parsed = rowSchema.safeParse(entity);
+  if (!parsed.success) throw new Error('stored policy row is unreadable');
+  return { name: parsed.data.name, text: Buffer.from(parsed.data.text).toString('utf8'), version: parsed.data.version };
+}
