@@ -9,12 +9,12 @@ import { appServices } from '../shared/services';
 import { createSpec } from '../shared/tokens/create';
 import { callerToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { vBool, vDuration, vInt, vString, vStringMap, vStringSlice } from '../shared/vault/fields';
+import { sensitive, vBool, vDuration, vInt, vOptionalBool, vString, vStringMap, vStringSlice } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Vault lets root choose the token value; refused here (tokens must be random to be stored hashed). */
-  id: vString,
+  id: sensitive(vString),
   /** Policies of the new token; absent = the calling token's policies. */
   policies: vStringSlice,
   /** Arbitrary string metadata (Vault reads `meta`; `metadata` is accepted as its documented alias). */
@@ -23,7 +23,7 @@ const fields = {
   /** Every token created here is an orphan; accepted for compatibility. */
   no_parent: vBool,
   no_default_policy: vBool,
-  renewable: vBool,
+  renewable: vOptionalBool,
   ttl: vDuration,
   /** Deprecated name of `ttl`. */
   lease: vDuration,
