@@ -209,6 +209,7 @@ function noteSensitiveFields(exchange: Exchange, shape: FieldShape, data: Record
 function shownOf(result: VaultResult): AuditResponse | undefined {
   if (!result) return undefined;
   if (result.kind === 'raw') return { data: result.body };
+  if (result.data == null && result.auth == null) return undefined;
   return {
     ...(result.data != null ? { data: result.data } : {}),
     ...(result.auth != null ? { auth: result.auth } : {}),
