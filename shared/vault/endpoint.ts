@@ -118,7 +118,8 @@ function startExchange(httpReq: HttpRequestLike): Exchange {
 /**
  * Serves the request within AZAUTH_REQUEST_TIMEOUT. When the deadline passes first, the client gets
  * 503 and the audit record says so; the handler may still be running, but from that moment every
- * storage call it makes fails, so it cannot write what the client was told did not happen.
+ * storage write it makes (or still waits for) fails, so it cannot store what the client was told
+ * did not happen.
  */
 async function serveWithDeadline(def: PathDefinition, httpReq: HttpRequestLike, exchange: Exchange, svc: EndpointServices): Promise<Outcome> {
   const seconds = svc.requestTimeoutSeconds;
