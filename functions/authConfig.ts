@@ -6,7 +6,7 @@ import { app } from '@azure/functions';
 import { applyConfigWrite, configReadData } from '../shared/config/write';
 import { requestedAzureMount } from '../shared/mounts/requests';
 import { appServices } from '../shared/services';
-import { vBool, vDuration, vInt, vString } from '../shared/vault/fields';
+import { sensitive, vBool, vDuration, vInt, vString } from '../shared/vault/fields';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { PathDefinition } from '../shared/vault/types';
 
@@ -16,7 +16,7 @@ export const configFields = {
   resource: vString, // expected audience of their tokens (else AZURE_AD_RESOURCE)
   environment: vString, // AzurePublicCloud | AzureChinaCloud | AzureUSGovernmentCloud (else AZURE_ENVIRONMENT)
   client_id: vString, // app registration used for ARM/Graph calls and root rotation
-  client_secret: vString, // its secret; sealed with AZAUTH_ENCRYPTION_KEY, never returned
+  client_secret: sensitive(vString), // its secret; sealed with AZAUTH_ENCRYPTION_KEY, never returned
   root_password_ttl: vDuration, // lifetime of secrets created by rotation (default 4380h)
   max_retries: vInt, // ARM client retries (default 3)
   retry_delay: vDuration, // first ARM retry delay (default 4s)

@@ -7,12 +7,12 @@
 import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { badRequest } from '../shared/vault/errors';
-import { vString } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { PathDefinition } from '../shared/vault/types';
 
 export const auditHashFields = {
-  input: vString, // the value to hash, e.g. a client token
+  input: sensitive(vString), // the value to hash, e.g. a client token
 };
 
 export const sysAuditHashPath: PathDefinition = {

@@ -13,12 +13,12 @@ import { TOKEN_MOUNT } from '../shared/mounts/types';
 import { callerToken, callerView } from '../shared/tokens/requests';
 import { VaultError } from '../shared/vault/errors';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { vBool, vDuration, vInt, vString, vStringMap, vStringSlice } from '../shared/vault/fields';
+import { sensitive, vBool, vDuration, vInt, vOptionalBool, vString, vStringMap, vStringSlice } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Vault lets root choose the token value; refused here (tokens must be random to be stored hashed). */
-  id: vString,
+  id: sensitive(vString),
   /** Policies of the new token; absent = the calling token's policies. */
   policies: vStringSlice,
   /** Arbitrary string metadata (Vault reads `meta`; `metadata` is accepted as its documented alias). */
@@ -27,7 +27,7 @@ const fields = {
   /** Create an orphan (needs root or sudo on the path). */
   no_parent: vBool,
   no_default_policy: vBool,
-  renewable: vBool,
+  renewable: vOptionalBool,
   ttl: vDuration,
   /** Deprecated name of `ttl`. */
   lease: vDuration,

@@ -8,12 +8,12 @@ import { lookupData } from '../shared/tokens/lookup';
 import { callerView, noteToken, requiredToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { VaultError } from '../shared/vault/errors';
-import { vString } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** The token to look up (request body; a query parameter on GET). */
-  token: vString,
+  token: sensitive(vString),
 };
 
 const lookup: PathHandler = async (req) => {

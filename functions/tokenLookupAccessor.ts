@@ -8,12 +8,12 @@ import { lookupData } from '../shared/tokens/lookup';
 import { noteToken, requiredAccessor } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { badRequest } from '../shared/vault/errors';
-import { vString } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Accessor of the token to look up (request body). */
-  accessor: vString,
+  accessor: sensitive(vString),
 };
 
 const lookupAccessor: PathHandler = async (req) => {

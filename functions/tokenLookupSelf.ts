@@ -8,12 +8,12 @@ import { appServices } from '../shared/services';
 import { lookupData } from '../shared/tokens/lookup';
 import { callerToken, noteToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { vString } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Accepted and ignored, as in Vault: the token looked up is always the caller's. */
-  token: vString,
+  token: sensitive(vString),
 };
 
 const lookupSelf: PathHandler = async (req) => {

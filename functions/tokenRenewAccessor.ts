@@ -7,12 +7,12 @@ import { appServices } from '../shared/services';
 import { noteToken, requiredAccessor } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import { badRequest } from '../shared/vault/errors';
-import { vDuration, vString } from '../shared/vault/fields';
+import { sensitive, vDuration, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Accessor of the token to renew (request body). */
-  accessor: vString,
+  accessor: sensitive(vString),
   /** Requested TTL in seconds or as a duration; 0 or absent lets the server choose. */
   increment: vDuration,
 };

@@ -7,12 +7,12 @@ import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { callerToken, noteToken } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { vDuration, vString } from '../shared/vault/fields';
+import { sensitive, vDuration, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Accepted and ignored: the token renewed is always the caller's. */
-  token: vString,
+  token: sensitive(vString),
   /** Requested TTL in seconds or as a duration ("1h"); 0 or absent lets the server choose. */
   increment: vDuration,
 };

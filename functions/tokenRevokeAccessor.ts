@@ -6,12 +6,12 @@ import { app } from '@azure/functions';
 import { appServices } from '../shared/services';
 import { requiredAccessor } from '../shared/tokens/requests';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { vString } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** Accessor of the token to revoke (request body). */
-  accessor: vString,
+  accessor: sensitive(vString),
 };
 
 const revokeAccessor: PathHandler = async (req) => {

@@ -328,6 +328,9 @@ var appSettings = union(
     AZAUTH_ARM_CACHE_TTL: armCacheTtl
     AZAUTH_ROTATION_SWAP_DELAY: rotationSwapDelay
     AZAUTH_MAX_REQUEST_BYTES: string(maxRequestBytes)
+    // Deadlines well under host.json's functionTimeout (60 s): one storage call, one request.
+    AZAUTH_STORAGE_TIMEOUT: '10s'
+    AZAUTH_REQUEST_TIMEOUT: '45s'
   },
   // Endpoint overrides are absent unless given: present, they would pin every mount to one cloud.
   empty(authorityHostOverride) ? {} : { AZURE_AUTHORITY_HOST: authorityHostOverride },

@@ -148,6 +148,7 @@ export function buildServices(settings: Settings): Services {
     },
     endpoint: {
       maxRequestBytes: settings.AZAUTH_MAX_REQUEST_BYTES,
+      requestTimeoutSeconds: settings.AZAUTH_REQUEST_TIMEOUT,
       // The audit key is loaded before the first request runs, so each request's record is written
       // inside its own invocation (after the first, this await is an already-settled promise).
       checkAccess: async (request) => {

@@ -20,6 +20,10 @@ const duration = (fallbackSeconds: number) =>
       return parsed.seconds;
     });
 
+/** A duration that must be above zero (a deadline of 0 would refuse everything). */
+const positiveDuration = (fallbackSeconds: number) =>
+  duration(fallbackSeconds).refine((seconds) => seconds > 0, { message: 'expected a duration above zero' });
+
 const list = z
   .string()
   .optional()
@@ -78,6 +82,11 @@ export const SETTINGS = {
   AZAUTH_ROTATION_SWAP_DELAY: duration(60),
   // Largest request body the API accepts; Vault's default is 32 MiB, ours is smaller.
   AZAUTH_MAX_REQUEST_BYTES: positiveInt(1024 * 1024),
+  // Deadline of one storage operation, retries and back-off included: 503 "storage unavailable".
+  AZAUTH_STORAGE_TIMEOUT: positiveDuration(10),
+  // Deadline of one API request, below host.json's functionTimeout (60 s) so that the client gets
+  // Vault's 503 and the audit log says what the client got, rather than the host's bare 500.
+  AZAUTH_REQUEST_TIMEOUT: positiveDuration(45),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { startEmbeddedAzurite, isDevelopmentStorage, type EmbeddedAzurite } from './azurite';
 import { buildCatalog, type Catalog, type HostedFunction } from './catalog';
 import { createCoreStandIn, installCoreModule, type CoreStandIn, type LogEntry } from './core-standin';
-import { createRequestListener, type AdminInvokeResult, type HostState } from './http-server';
+import { clientErrorResponse, createRequestListener, type AdminInvokeResult, type HostState } from './http-server';
 import { FunctionTimeoutError, Invoker } from './invoke';
 import { resolveKeys, type HostKeys } from './keys';
 import { AppLoadError, loadEntryPoints } from './loader';
@@ -219,12 +219,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       res.end();
     }
   });
-  // A request line Node cannot parse (bad characters, oversized headers) gets a bare 400.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && !socket.destroyed) {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    } else socket.destroy();
+  // A request Node cannot parse (bad characters, oversized headers) gets a bare 400 (431); an
+  // unknown method, a Vault client's LIST, gets an error naming GET ?list=true.
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket) => {
+    if (socket.writable && !socket.destroyed) socket.end(clientErrorResponse(err));
+    else socket.destroy();
   });
 
   listenPort = await listen(server, port);

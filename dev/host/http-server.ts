@@ -89,6 +89,49 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * The raw answer to a request Node's HTTP parser rejected (the 'clientError' event): no handler can
+ * run, so the host writes it on the socket itself and closes the connection.
+ *
+ * A method Node does not know (`HPE_INVALID_METHOD`) is almost always a Vault client's `LIST`: hvac
+ * and node-vault send that verb by default, and it cannot reach any handler here (an Azure Functions
+ * HTTP trigger cannot declare it either). It gets a Vault-shaped error that names the fix, with a
+ * status hvac turns into `InvalidRequest` and `Content-Type: application/json` exactly (hvac reads
+ * `errors` only then). Anything else keeps the bare 400 (431 for oversized headers) Azure gives.
+ */
+export function clientErrorResponse(err: { code?: string; rawPacket?: unknown }): string {
+  if (err.code === 'HPE_INVALID_METHOD') {
+    const body = `${JSON.stringify({ errors: [unknownMethodMessage(requestMethod(err.rawPacket))] })}\n`;
+    return [
+      'HTTP/1.1 400 Bad Request',
+      'Content-Type: application/json',
+      'Cache-Control: no-store',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n');
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  return `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+}
+
+/** The method token of the rejected request line, if it is a plain word; never anything after it. */
+function requestMethod(rawPacket: unknown): string | undefined {
+  if (!Buffer.isBuffer(rawPacket)) return undefined;
+  const token = /^([A-Za-z-]{1,20}) /.exec(rawPacket.subarray(0, 32).toString('latin1'))?.[1];
+  return token?.toUpperCase();
+}
+
+function unknownMethodMessage(method: string | undefined): string {
+  const named = method ? `"${method}"` : 'of this request';
+  return (
+    `unsupported HTTP method ${named}: this server cannot receive it. ` +
+    'To list, send GET <path>?list=true instead of LIST ' +
+    '(hvac: hvac.Client(..., strict_http=True); node-vault: noCustomHTTPVerbs: true; the Vault CLI and Go client already do)'
+  );
+}
+
 export function createRequestListener(options: HttpFrontOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, keys } = options;
 

@@ -3,10 +3,12 @@
  * context's log (which reaches Application Insights in Azure). Sensitive values (client tokens,
  * accessors, JWTs, secrets) appear only as `hmac-sha256:<hex>` under a server key, as Vault's audit
  * devices write them: an operator holding a token can match it against the log (see `auditHash`),
- * and the log alone never reveals it.
+ * and the log alone never reveals it. The request's data and the response's data are recorded as
+ * Vault records them: structure and key names kept, numbers and booleans as they are, every string
+ * value an HMAC, so that no value a client sends or receives is ever in the log in clear.
  */
 import { createHmac } from 'node:crypto';
-import type { AuditEntry, InvocationLike } from '../vault/endpoint';
+import type { AuditEntry, AuditResponse, InvocationLike } from '../vault/endpoint';
 import type { ServerKeys } from '../tokens/serverKeys';
 
 /** Marks our records among other traces: `traces | where message has '"type":"azauth.audit"'`. */
@@ -32,7 +34,31 @@ export interface AuditRecord {
   status: number;
   error: string | null;
   secrets: Record<string, string>;
+  /** The request's data (body, or query of a read), every string HMAC'd; see `DataSection`. */
+  request: { data: DataSection | null } | TruncatedSection;
+  /** What the client received on success (envelope `data` and `auth`, or a raw body), HMAC'd alike; null otherwise. */
+  response: { data?: DataSection; auth?: DataSection } | TruncatedSection | null;
 }
+
+/** A JSON value with every string replaced by its HMAC (structure, numbers, booleans and null kept). */
+export type DataSection = unknown;
+
+/**
+ * Instead of a section larger than SECTION_BUDGET: its size and the HMAC of its whole JSON text, so
+ * that a record stays one Application Insights trace (32 KiB) and one holding the body can match it.
+ */
+export interface TruncatedSection {
+  truncated: true;
+  bytes: number;
+  hmac: string;
+}
+
+/** Characters of JSON one section may take in a record (request and response: 8 KiB each). */
+export const SECTION_BUDGET = 8 * 1024;
+/** Below this depth a value is HMAC'd whole (as its JSON text) instead of walked. */
+export const SECTION_DEPTH = 32;
+/** Error texts are bounded too (they rarely pass a few hundred characters). */
+const ERROR_LIMIT = 2048;
 
 export interface AuditSink {
   /** Writes the record for one request. Never throws: auditing must not turn a success into a 500. */
@@ -75,9 +101,83 @@ export function auditRecord(entry: AuditEntry, key: Buffer | undefined): AuditRe
     },
     outcome: entry.outcome,
     status: entry.status,
-    error: entry.error === undefined ? null : scrub(entry.error, entry.secrets, hash),
+    error: entry.error === undefined ? null : bounded(scrub(entry.error, entry.secrets, hash)),
     secrets,
+    request: requestSection(entry.requestData, new Set(entry.sensitiveFields ?? []), hash),
+    response: entry.response ? responseSection(entry.response, hash) : null,
   };
+}
+
+type Hash = (value: string) => string;
+
+function requestSection(data: AuditEntry['requestData'], sensitiveFields: ReadonlySet<string>, hash: Hash): AuditRecord['request'] {
+  if (!data) return { data: null };
+  const budget = { left: SECTION_BUDGET };
+  try {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(data)) {
+      spend(budget, key.length + 4);
+      // A field declared sensitive is HMAC'd whole: a wrongly typed secret (a number, a list) too.
+      out[key] = sensitiveFields.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget);
+    }
+    return { data: out };
+  } catch (err) {
+    if (err !== OVER_BUDGET) throw err;
+    return truncated(data, hash);
+  }
+}
+
+function responseSection(response: AuditResponse, hash: Hash): AuditRecord['response'] {
+  const budget = { left: SECTION_BUDGET };
+  try {
+    return {
+      ...(response.data !== undefined ? { data: walk(response.data, 0, hash, budget) } : {}),
+      ...(response.auth !== undefined ? { auth: walk(response.auth, 0, hash, budget) } : {}),
+    };
+  } catch (err) {
+    if (err !== OVER_BUDGET) throw err;
+    return truncated(response, hash);
+  }
+}
+
+const OVER_BUDGET = Symbol('over budget');
+
+/** Counts approximate JSON characters; throws OVER_BUDGET once a section passes its budget. */
+function spend<T>(budget: { left: number }, chars: number, value?: T): T {
+  budget.left -= chars;
+  if (budget.left < 0) throw OVER_BUDGET;
+  return value as T;
+}
+
+/** Every string HMAC'd, numbers and booleans as they are, structure kept; bounded in depth and size. */
+function walk(value: unknown, depth: number, hash: Hash, budget: { left: number }): unknown {
+  if (typeof value === 'string') return spend(budget, 80, hash(value));
+  if (typeof value === 'number' || typeof value === 'boolean') return spend(budget, 8, value);
+  if (value === null || value === undefined) return spend(budget, 4, null);
+  if (typeof value !== 'object') return spend(budget, 80, hash(String(value)));
+  if (depth >= SECTION_DEPTH) return spend(budget, 80, hashWhole(value, hash));
+  spend(budget, 2);
+  if (Array.isArray(value)) return value.map((item) => walk(item, depth + 1, hash, budget));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    spend(budget, key.length + 4);
+    out[key] = walk(item, depth + 1, hash, budget);
+  }
+  return out;
+}
+
+/** A string's HMAC, or the HMAC of any other value's JSON text. */
+function hashWhole(value: unknown, hash: Hash): string {
+  return hash(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
+}
+
+function truncated(value: unknown, hash: Hash): TruncatedSection {
+  const text = JSON.stringify(value) ?? '';
+  return { truncated: true, bytes: Buffer.byteLength(text), hmac: hash(text) };
+}
+
+function bounded(text: string): string {
+  return text.length > ERROR_LIMIT ? `${text.slice(0, ERROR_LIMIT)}…` : text;
 }
 
 /**
@@ -105,7 +205,7 @@ export function createAuditSink(keys: ServerKeys): AuditSink {
   return {
     audit(entry, ctx) {
       const key = keys.peek('audit-hmac');
-      if (key || Object.keys(entry.secrets).length === 0) {
+      if (key || !needsKey(entry)) {
         write(entry, ctx, key);
         return;
       }
@@ -124,4 +224,9 @@ export function createAuditSink(keys: ServerKeys): AuditSink {
       return hmacOf(await keys.get('audit-hmac'), value);
     },
   };
+}
+
+/** Whether a record has anything to HMAC; a record without (a health check) need not wait for the key. */
+function needsKey(entry: AuditEntry): boolean {
+  return Object.keys(entry.secrets).length > 0 || Object.keys(entry.requestData ?? {}).length > 0 || entry.response !== undefined;
 }

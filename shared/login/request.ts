@@ -2,11 +2,11 @@
  * The login request: Vault's field schema (all strings; real clients send absent values as ""),
  * with each field's help as `path_login.go` declares it.
  */
-import { vString } from '../vault/fields';
+import { sensitive, vString } from '../vault/fields';
 
 export const loginFields = {
   role: vString, // the role to log in with (case-insensitive); required
-  jwt: vString, // an Entra access token of a managed identity; required
+  jwt: sensitive(vString), // an Entra access token of a managed identity; required
   subscription_id: vString, // subscription of the calling resource
   resource_group_name: vString, // resource group of the calling resource
   vm_name: vString, // name of the calling VM; ignored when vmss_name is given

@@ -4,16 +4,20 @@
  * so the core never imports `@azure/functions`.
  */
 import { randomUUID } from 'node:crypto';
+import { withStorageCutoff } from '../storage/tables';
+import { raceDeadline } from './deadline';
 import { VaultError, badRequest } from './errors';
-import { parseFields, unknownFieldsWarning, parseVaultBool, type FieldShape } from './fields';
+import { parseFields, parseVaultBool, sensitiveFieldNames, unknownFieldsWarning, type FieldShape } from './fields';
 import { errorResponse, resultResponse, toVaultError, type HttpResponseLike } from './respond';
-import type { AuditNotes, Caller, Operation, PathDefinition, VaultRequest } from './types';
+import type { AuditNotes, Caller, Operation, PathDefinition, VaultRequest, VaultResult } from './types';
 
 export interface HttpRequestLike {
   readonly method: string;
   readonly url: string;
   readonly headers: { get(name: string): string | null };
   readonly params: Readonly<Record<string, string | undefined>>;
+  /** The body as a stream (the Functions HttpRequest has one): read up to the size limit only. */
+  readonly body?: ReadableStream<Uint8Array> | null;
   text(): Promise<string>;
 }
 
@@ -38,6 +42,17 @@ export interface AuditEntry {
   notes: AuditNotes;
   /** Raw sensitive values; the sink writes them only as HMACs and must never log them as given. */
   secrets: Record<string, string>;
+  /** The request's data (body or query) as received, raw: the sink writes every string as an HMAC. */
+  requestData?: Readonly<Record<string, unknown>>;
+  /** Fields the handler's shapes declare sensitive: HMAC'd whole, whatever their JSON type. */
+  sensitiveFields?: readonly string[];
+  /** What the client received on success (the envelope's data and auth, or a raw body), raw. */
+  response?: AuditResponse;
+}
+
+export interface AuditResponse {
+  readonly data?: unknown;
+  readonly auth?: unknown;
 }
 
 /** What the one authorization decision is asked (see shared/access/enforce.ts). */
@@ -65,6 +80,8 @@ export interface AccessGrant {
 
 export interface EndpointServices {
   readonly maxRequestBytes: number;
+  /** The pipeline's deadline (AZAUTH_REQUEST_TIMEOUT): the client gets 503 when it passes. */
+  readonly requestTimeoutSeconds: number;
   /** The one authorization decision; throws Vault's 403s. */
   checkAccess(request: AccessRequest): Promise<AccessGrant>;
   audit(entry: AuditEntry, ctx: InvocationLike): void;
@@ -72,11 +89,38 @@ export interface EndpointServices {
 
 export type HttpHandlerLike = (req: HttpRequestLike, ctx: InvocationLike) => Promise<HttpResponseLike>;
 
+/** What one request accumulates on its way through the pipeline, for its answer and its audit record. */
+interface Exchange {
+  readonly requestId: string;
+  readonly started: Date;
+  readonly url: URL;
+  readonly path: string;
+  readonly remoteAddress: string | undefined;
+  readonly notes: AuditNotes;
+  readonly secrets: Record<string, string>;
+  readonly sensitiveFields: Set<string>;
+  operation: Operation | 'unknown';
+  caller: Caller;
+  data: Record<string, unknown> | undefined;
+  /** The route pattern of the path definition that served the request, once resolved. */
+  pattern: string;
+}
+
+/** How the pipeline ended: the answer, the failure behind it if any, and what it showed on success. */
+interface Outcome {
+  readonly response: HttpResponseLike;
+  readonly failure?: VaultError;
+  readonly shown?: AuditResponse;
+}
+
 /** A path definition and the values its route captured, found for one request. */
 export interface ResolvedRoute {
   readonly definition: PathDefinition;
   readonly params: Readonly<Record<string, string>>;
 }
+
+/** Finds the path definition of a request from its logical path and the route's captured values. */
+export type RouteResolver = (path: string, params: Readonly<Record<string, string>>) => Promise<ResolvedRoute>;
 
 /** An HTTP trigger serving one path definition (the usual case: one function file, one path). */
 export function vaultEndpoint(def: PathDefinition, services: () => EndpointServices): HttpHandlerLike {
@@ -85,118 +129,202 @@ export function vaultEndpoint(def: PathDefinition, services: () => EndpointServi
 
 /**
  * An HTTP trigger whose path definition depends on the request (the catch-all that serves secrets
- * engines by mount, and Vault's "no handler" for everything else): `resolve` gets the logical path
- * and the route's captured values.
+ * engines by mount, and Vault's "no handler" for everything else).
  */
-export function vaultRouter(
-  resolve: (path: string, params: Readonly<Record<string, string>>) => Promise<ResolvedRoute>,
-  services: () => EndpointServices,
-): HttpHandlerLike {
+export function vaultRouter(resolve: RouteResolver, services: () => EndpointServices): HttpHandlerLike {
   return async (httpReq, ctx) => {
-    const requestId = randomUUID();
-    const started = new Date();
-    const url = new URL(httpReq.url);
-    const path = logicalPath(url.pathname);
-    const remoteAddress = clientAddress(httpReq.headers.get('x-forwarded-for'));
-    const notes: AuditNotes = {};
-    const secrets: Record<string, string> = {};
-    let operation: Operation | 'unknown' = 'unknown';
-    let caller: Caller = { kind: 'anonymous' };
-    let response: HttpResponseLike;
-    let failure: VaultError | undefined;
+    const exchange = startExchange(httpReq);
     const svc = services();
-    let pattern = '';
-    try {
-      operation = operationOf(httpReq.method, url.searchParams);
-      const routeParams: Record<string, string> = {};
-      for (const [key, value] of Object.entries(httpReq.params)) if (value !== undefined) routeParams[key] = value;
-      const { definition: def, params } = await resolve(path, routeParams);
-      pattern = def.pattern;
-      const data = await requestData(httpReq, url.searchParams, operation, svc.maxRequestBytes);
-      const token = clientToken(httpReq.headers);
-      if (token) secrets.client_token = token;
-      const unauthenticated = def.unauthenticated === true;
-      const exists = def.exists;
-      const grant = await svc.checkAccess({
-        path,
-        operation,
-        data,
-        token,
-        remoteAddress,
-        unauthenticated,
-        ...(exists && operation === 'update' ? { exists: () => exists({ path, params, data }) } : {}),
-      });
-      caller = grant.caller;
-      const op = def.operations[operation];
-      if (!op) throw new VaultError('unsupported_operation', 'unsupported operation');
-      const warnings: string[] = [];
-      const request: VaultRequest = {
-        operation,
-        path,
-        params,
-        data,
-        // Unauthenticated paths still see a token sent to them (the UI preflight uses it).
-        token,
-        remoteAddress,
-        requestId,
-        caller,
-        rootOrSudo: grant.rootOrSudo,
-        audit: {
-          note: (more) => Object.assign(notes, more),
-          secret: (name, value) => {
-            if (value) secrets[name] = value;
-          },
-        },
-        fields: <S extends FieldShape>(shape: S) => {
-          // Route values win over body fields of the same name, as in Vault.
-          const merged: Record<string, unknown> = { ...data };
-          for (const key of Object.keys(params)) delete merged[key];
-          const parsed = parseFields(shape, merged);
-          const warning = unknownFieldsWarning(parsed.unknown);
-          if (warning && !warnings.includes(warning)) warnings.push(warning);
-          return parsed;
-        },
-        warn: (message) => {
-          warnings.push(message);
-        },
-      };
-      const result = await op.handler(request);
-      response = resultResponse(result, operation, warnings, def.mountType ?? '');
-    } catch (err) {
-      failure = toVaultError(err);
-      if (failure.code === 'internal' || failure.code.endsWith('_unavailable')) {
-        // The cause may carry upstream detail; log its name and message, never request data.
-        const cause = failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : String(failure.cause ?? '');
-        ctx.error(`${pattern || path} ${failure.code}: ${failure.message}${cause ? ` (${cause})` : ''}`);
-      }
-      response = errorResponse(failure);
-    }
-    svc.audit(
-      {
-        time: started.toISOString(),
-        requestId,
-        invocationId: ctx.invocationId,
-        path,
-        pattern,
-        operation,
-        remoteAddress,
-        caller: describeCaller(caller),
-        outcome: !failure
-          ? 'success'
-          : failure.code === 'permission_denied' || failure.code === 'invalid_token'
-            ? 'denied'
-            : failure.status < 500
-              ? 'invalid'
-              : 'error',
-        status: response.status,
-        ...(failure ? { error: failure.errors.join('; ') || failure.code } : {}),
-        notes,
-        secrets,
-      },
-      ctx,
-    );
-    return response;
+    const outcome = await serveWithDeadline(resolve, httpReq, exchange, svc);
+    if (outcome.failure) logFailure(exchange, outcome.failure, ctx);
+    svc.audit(auditEntry(exchange, outcome, ctx), ctx);
+    return outcome.response;
   };
+}
+
+function startExchange(httpReq: HttpRequestLike): Exchange {
+  const url = new URL(httpReq.url);
+  return {
+    requestId: randomUUID(),
+    started: new Date(),
+    url,
+    path: logicalPath(url.pathname),
+    remoteAddress: clientAddress(httpReq.headers.get('x-forwarded-for')),
+    notes: {},
+    secrets: {},
+    sensitiveFields: new Set(),
+    operation: 'unknown',
+    caller: { kind: 'anonymous' },
+    data: undefined,
+    pattern: '',
+  };
+}
+
+/**
+ * Serves the request within AZAUTH_REQUEST_TIMEOUT. When the deadline passes first, the client gets
+ * 503 and the audit record says so; the handler may still be running, but from that moment every
+ * storage write it makes (or still waits for) fails, so it cannot store what the client was told
+ * did not happen.
+ */
+async function serveWithDeadline(resolve: RouteResolver, httpReq: HttpRequestLike, exchange: Exchange, svc: EndpointServices): Promise<Outcome> {
+  const seconds = svc.requestTimeoutSeconds;
+  const raced = await raceDeadline(seconds * 1000, (over) => withStorageCutoff(over, () => serve(resolve, httpReq, exchange, svc)));
+  if (raced.finished) return raced.value;
+  const failure = new VaultError('request_timeout', `request did not complete within ${seconds}s`);
+  return { response: errorResponse(failure), failure };
+}
+
+/**
+ * request → operation → path definition → data → the one authorization decision → handler →
+ * envelope. Never throws. As in Vault, the ACL is consulted before the definition is asked whether it
+ * serves the operation, so a caller without rights learns nothing about the path.
+ */
+async function serve(resolve: RouteResolver, httpReq: HttpRequestLike, exchange: Exchange, svc: EndpointServices): Promise<Outcome> {
+  try {
+    const operation = operationOf(httpReq.method, exchange.url.searchParams);
+    exchange.operation = operation;
+    const routeParams: Record<string, string> = {};
+    for (const [key, value] of Object.entries(httpReq.params)) if (value !== undefined) routeParams[key] = value;
+    const { definition: def, params } = await resolve(exchange.path, routeParams);
+    exchange.pattern = def.pattern;
+    const data = await requestData(httpReq, exchange.url.searchParams, operation, svc.maxRequestBytes);
+    exchange.data = data;
+    const token = clientToken(httpReq.headers);
+    if (token) exchange.secrets.client_token = token;
+    const { exists } = def;
+    const path = exchange.path;
+    const grant = await svc.checkAccess({
+      path,
+      operation,
+      data,
+      token,
+      remoteAddress: exchange.remoteAddress,
+      unauthenticated: def.unauthenticated === true,
+      ...(exists && operation === 'update' ? { exists: () => exists({ path, params, data }) } : {}),
+    });
+    exchange.caller = grant.caller;
+    const op = def.operations[operation];
+    if (!op) throw new VaultError('unsupported_operation', 'unsupported operation');
+    const warnings: string[] = [];
+    // Unauthenticated paths still see a token sent to them (the UI preflight uses it).
+    const request = vaultRequest(exchange, operation, params, data, token, grant.rootOrSudo, warnings);
+    const result = await op.handler(request);
+    return { response: resultResponse(result, operation, warnings, def.mountType ?? ''), shown: shownOf(result) };
+  } catch (err) {
+    const failure = toVaultError(err);
+    return { response: errorResponse(failure), failure };
+  }
+}
+
+function vaultRequest(
+  exchange: Exchange,
+  operation: Operation,
+  params: Readonly<Record<string, string>>,
+  data: Record<string, unknown>,
+  token: string | undefined,
+  rootOrSudo: boolean,
+  warnings: string[],
+): VaultRequest {
+  const { notes, secrets } = exchange;
+  return {
+    operation,
+    path: exchange.path,
+    params,
+    data,
+    token,
+    remoteAddress: exchange.remoteAddress,
+    requestId: exchange.requestId,
+    caller: exchange.caller,
+    rootOrSudo,
+    audit: {
+      note: (more) => Object.assign(notes, more),
+      secret: (name, value) => {
+        if (value) secrets[name] = value;
+      },
+    },
+    fields: <S extends FieldShape>(shape: S) => {
+      // Route values win over body fields of the same name, as in Vault.
+      const merged: Record<string, unknown> = { ...data };
+      for (const key of Object.keys(params)) delete merged[key];
+      noteSensitiveFields(exchange, shape, merged);
+      const parsed = parseFields(shape, merged);
+      const warning = unknownFieldsWarning(parsed.unknown);
+      if (warning && !warnings.includes(warning)) warnings.push(warning);
+      return parsed;
+    },
+    warn: (message) => {
+      warnings.push(message);
+    },
+  };
+}
+
+/**
+ * Registers the request's sensitive fields before they are parsed, so that the audit record HMACs
+ * them even when parsing (or anything after it) fails before the handler names them itself.
+ */
+function noteSensitiveFields(exchange: Exchange, shape: FieldShape, data: Record<string, unknown>): void {
+  for (const name of sensitiveFieldNames(shape)) {
+    exchange.sensitiveFields.add(name);
+    const value = data[name];
+    if (value === undefined || value === null || value === '' || name in exchange.secrets) continue;
+    exchange.secrets[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+}
+
+/** What the client is shown on success, for the audit record. */
+function shownOf(result: VaultResult): AuditResponse | undefined {
+  if (!result) return undefined;
+  if (result.kind === 'raw') return { data: result.body };
+  if (result.data == null && result.auth == null) return undefined;
+  return {
+    ...(result.data != null ? { data: result.data } : {}),
+    ...(result.auth != null ? { auth: result.auth } : {}),
+  };
+}
+
+function logFailure(exchange: Exchange, failure: VaultError, ctx: InvocationLike): void {
+  const where = exchange.pattern || exchange.path;
+  if (failure.code === 'request_timeout') {
+    ctx.error(`${where} ${failure.code}: ${failure.message}; answered 503, and the handler's storage calls are refused from now on`);
+    return;
+  }
+  if (failure.code === 'internal' || failure.code.endsWith('_unavailable')) {
+    // The cause may carry upstream detail; log its name and message, never request data.
+    const cause = failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : String(failure.cause ?? '');
+    ctx.error(`${where} ${failure.code}: ${failure.message}${cause ? ` (${cause})` : ''}`);
+  }
+}
+
+/**
+ * The audit entry of what the client got. Notes and secrets are copied: a handler still running
+ * after the deadline must not change a record that is written later (the sink may wait for its key).
+ */
+function auditEntry(exchange: Exchange, outcome: Outcome, ctx: InvocationLike): AuditEntry {
+  const { failure, response } = outcome;
+  return {
+    time: exchange.started.toISOString(),
+    requestId: exchange.requestId,
+    invocationId: ctx.invocationId,
+    path: exchange.path,
+    pattern: exchange.pattern,
+    operation: exchange.operation,
+    remoteAddress: exchange.remoteAddress,
+    caller: describeCaller(exchange.caller),
+    outcome: outcomeOf(failure),
+    status: response.status,
+    ...(failure ? { error: failure.errors.join('; ') || failure.code } : {}),
+    notes: { ...exchange.notes },
+    secrets: { ...exchange.secrets },
+    ...(exchange.data ? { requestData: exchange.data } : {}),
+    sensitiveFields: [...exchange.sensitiveFields],
+    ...(!failure && outcome.shown ? { response: outcome.shown } : {}),
+  };
+}
+
+function outcomeOf(failure: VaultError | undefined): AuditEntry['outcome'] {
+  if (!failure) return 'success';
+  if (failure.code === 'permission_denied' || failure.code === 'invalid_token') return 'denied';
+  return failure.status < 500 ? 'invalid' : 'error';
 }
 
 function describeCaller(caller: Caller): AuditEntry['caller'] {
@@ -295,10 +423,44 @@ async function requestData(
     }
   }
   const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new VaultError('payload_too_large', 'http: request body too large');
-  const text = await req.text();
-  if (Buffer.byteLength(text) > maxBytes) throw new VaultError('payload_too_large', 'http: request body too large');
+  if (declared > maxBytes) throw bodyTooLarge();
+  const text = await readBody(req, maxBytes);
   return parseBody(text, req.headers.get('content-type'));
+}
+
+const bodyTooLarge = (): VaultError => new VaultError('payload_too_large', 'http: request body too large');
+
+/**
+ * The body as text, read as a stream that is abandoned as soon as it passes `maxBytes`: a chunked
+ * upload declares no length, and reading it whole first would hold all of it in memory.
+ */
+export async function readBody(req: HttpRequestLike, maxBytes: number): Promise<string> {
+  if (req.body === null) return '';
+  if (req.body === undefined) {
+    // A request without a stream (tests, other adapters): the limit still applies, after the fact.
+    const text = await req.text();
+    if (Buffer.byteLength(text) > maxBytes) throw bodyTooLarge();
+    return text;
+  }
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw bodyTooLarge();
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  // TextDecoder drops a leading byte-order mark, as the Fetch API's text() does.
+  return new TextDecoder().decode(Buffer.concat(chunks, size));
 }
 
 /** JSON or form-encoded, decided like Vault: by content type, then by the first byte. */
@@ -311,6 +473,8 @@ export function parseBody(text: string, contentType: string | null): Record<stri
     for (const [key, value] of new URLSearchParams(text)) data[key] = value;
     return data;
   }
+  // Deeper documents overflow the stack of code that walks the value (JSON.stringify among them).
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw badRequest('error parsing JSON');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -319,4 +483,25 @@ export function parseBody(text: string, contentType: string | null): Record<stri
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('error parsing JSON');
   return parsed as Record<string, unknown>;
+}
+
+/** Deepest nesting of arrays and objects a JSON body may have (Go's decoder, and so Vault: 10,000). */
+export const MAX_JSON_DEPTH = 500;
+
+/** Whether brackets outside strings nest deeper than `max`; a scan, so nothing deep is ever built. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i += 1;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth -= 1;
+  }
+  return false;
 }

@@ -17,6 +17,7 @@ export type VaultErrorCode =
   | 'graph_unavailable'
   | 'storage_unavailable'
   | 'throttled' // an upstream asked us to slow down
+  | 'request_timeout' // the request pipeline's own deadline (AZAUTH_REQUEST_TIMEOUT) passed
   | 'internal';
 
 const STATUS: Record<VaultErrorCode, number> = {
@@ -34,6 +35,7 @@ const STATUS: Record<VaultErrorCode, number> = {
   graph_unavailable: 502,
   storage_unavailable: 503,
   throttled: 503,
+  request_timeout: 503,
   internal: 500,
 };
 

@@ -60,16 +60,58 @@ export function parseVaultBool(input: unknown): boolean | undefined {
   return undefined;
 }
 
-export const vDuration = z.unknown().transform((value, ctx): number => {
+/**
+ * What the parser knows about a field beyond its zod schema. Kept beside the schemas (not in zod's
+ * global registry) so that marking one field never marks the shared field type it was made from.
+ */
+interface FieldTraits {
+  /** Never shown: a conversion error names the field only, and the audit record HMACs it whole. */
+  readonly sensitive?: boolean;
+  /** JSON null leaves the field unset (Vault's nil for durations, Go's *bool), instead of converting. */
+  readonly nullIsUnset?: boolean;
+}
+
+const TRAITS = new WeakMap<z.ZodType, FieldTraits>();
+
+function withTraits<T extends z.ZodType>(schema: T, traits: FieldTraits): T {
+  TRAITS.set(schema, { ...TRAITS.get(schema), ...traits });
+  return schema;
+}
+
+/**
+ * A sensitive field (a secret, a token, an accessor, a JWT): a copy of `schema` whose value no error
+ * message repeats and which the audit record shows only as an HMAC, whatever its JSON type.
+ */
+export function sensitive<T extends z.ZodType>(schema: T): T {
+  const copy = schema.clone() as T;
+  TRAITS.set(copy, { ...TRAITS.get(schema), sensitive: true });
+  return copy;
+}
+
+export function isSensitiveField(schema: z.ZodType): boolean {
+  return TRAITS.get(schema)?.sensitive === true;
+}
+
+/** The names of a shape's sensitive fields. */
+export function sensitiveFieldNames(shape: FieldShape): string[] {
+  return Object.entries(shape)
+    .filter(([, schema]) => isSensitiveField(schema))
+    .map(([name]) => name);
+}
+
+/** Vault's TypeDurationSecond: a nil input is "not set" (GetOk answers false), never an error. */
+export const vDuration = withTraits(z.unknown().transform((value, ctx): number => {
   const parsed = parseDurationSeconds(value);
   if (!parsed.ok) {
     ctx.addIssue({ code: 'custom', message: parsed.reason });
     return z.NEVER;
   }
   return parsed.seconds;
-});
+}), { nullIsUnset: true });
 
+/** Vault's TypeBool: mapstructure decodes nil into false. */
 export const vBool = z.unknown().transform((value, ctx): boolean => {
+  if (value === null) return false;
   const parsed = parseVaultBool(value);
   if (parsed === undefined) {
     ctx.addIssue({ code: 'custom', message: `strconv.ParseBool: parsing "${String(value)}": invalid syntax` });
@@ -78,7 +120,15 @@ export const vBool = z.unknown().transform((value, ctx): boolean => {
   return parsed;
 });
 
+/**
+ * A bool that JSON null leaves unset, like a Go `*bool` (token create's `renewable`, where unset
+ * means the default, true), rather than Vault's framework bool (nil = false).
+ */
+export const vOptionalBool = withTraits(vBool.clone(), { nullIsUnset: true });
+
+/** Vault's TypeInt: mapstructure decodes nil into 0. */
 export const vInt = z.unknown().transform((value, ctx): number => {
+  if (value === null) return 0;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n)) {
     ctx.addIssue({ code: 'custom', message: `cannot parse "${String(value)}" as an integer` });
@@ -160,14 +210,11 @@ export function parseFields<S extends FieldShape>(shape: S, data: Record<string,
       unknown.push(key);
       continue;
     }
+    const traits = TRAITS.get(schema);
+    if (raw === null && traits?.nullIsUnset) continue;
     present.add(key);
     const result = schema.safeParse(raw);
-    if (!result.success) {
-      const reason = result.error.issues[0]?.message ?? 'invalid value';
-      throw badRequest(
-        `Field validation failed: error converting input ${formatInput(raw)} for field "${key}": ${reason}`,
-      );
-    }
+    if (!result.success) throw conversionError(key, raw, result.error.issues[0]?.message, traits?.sensitive === true);
     values[key] = result.data;
   }
   return {
@@ -175,6 +222,20 @@ export function parseFields<S extends FieldShape>(shape: S, data: Record<string,
     has: (name) => present.has(name),
     unknown: unknown.sort(),
   };
+}
+
+function conversionError(key: string, raw: unknown, reason: string | undefined, secret: boolean): Error {
+  if (secret) {
+    // The reason may quote the input too (durations, bools, ints do), so only the JSON type is named.
+    return badRequest(`Field validation failed: error converting input of type ${jsonType(raw)} for field "${key}": the value of a sensitive field is not shown`);
+  }
+  return badRequest(`Field validation failed: error converting input ${formatInput(raw)} for field "${key}": ${reason ?? 'invalid value'}`);
+}
+
+function jsonType(raw: unknown): string {
+  if (raw === null) return 'null';
+  if (Array.isArray(raw)) return 'array';
+  return typeof raw;
 }
 
 function formatInput(raw: unknown): string {

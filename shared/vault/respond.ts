@@ -2,6 +2,7 @@
  * The one place that turns results and errors into HTTP status codes and Vault's JSON envelopes.
  */
 import { randomUUID } from 'node:crypto';
+import { StorageTimeoutError } from '../storage/tables';
 import { VaultError, isVaultError } from './errors';
 import type { VaultResult, Operation } from './types';
 
@@ -24,11 +25,15 @@ export function emptyResponse(status: 204): HttpResponseLike {
 }
 
 /**
- * Classifies anything thrown by a handler. A VaultError keeps its code; a storage SDK error is a 503
- * naming storage; everything else is a 500 whose text is not shown to the caller.
+ * Classifies anything thrown by a handler. A VaultError keeps its code; a storage SDK error or a
+ * storage call past its deadline is a 503 naming storage; everything else is a 500 whose text is not
+ * shown to the caller.
  */
 export function toVaultError(err: unknown): VaultError {
   if (isVaultError(err)) return err;
+  if (err instanceof StorageTimeoutError) {
+    return new VaultError('storage_unavailable', `storage unavailable: ${err.message}`, { cause: err });
+  }
   if (isRestError(err)) {
     return new VaultError('storage_unavailable', `storage unavailable: ${err.statusCode ?? 'no response'}`, { cause: err });
   }

@@ -86,8 +86,9 @@ describe('operationOf', () => {
       expect((err as VaultError).errors).toEqual([]);
     }
   });
-  it('answers 405 for other verbs', () => {
-    expect(() => operationOf('PATCH', q(''))).toThrow(VaultError);
+  it('answers 405 for other verbs; PATCH is Vault\'s patch', () => {
+    expect(operationOf('PATCH', q(''))).toBe('patch');
+    expect(() => operationOf('OPTIONS', q(''))).toThrow(VaultError);
     try {
       operationOf('OPTIONS', q(''));
     } catch (err) {
