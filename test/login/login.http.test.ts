@@ -559,6 +559,21 @@ describe("the app's own Azure credentials, in Vault's order", () => {
     expect(stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachines/retrying-vm' })).toBe(2);
   });
 
+  it("facts read with one mount's credential never approve another mount's login (issue 10 item 7)", async () => {
+    const good = stack.emulator.graph.addApplication({ displayName: 'azauth-good-reader' });
+    const wrong = stack.emulator.graph.addApplication({ displayName: 'azauth-wrong-reader' });
+    await mountWith('goodreader', { client_id: good.appId, client_secret: good.password?.secretText ?? '' });
+    await mountWith('wrongreader', { client_id: wrong.appId, client_secret: 'not-the-secret' });
+    const jwt = await freshVm('shared-facts-vm');
+    const body = vmLogin(jwt, 'vm', { vm_name: 'shared-facts-vm' });
+    const cold = await login(body, {}, 'wrongreader');
+    expect(cold.status, cold.text).toBe(502);
+    expect((await login(body, {}, 'goodreader')).status).toBe(200);
+    const warm = await login(body, {}, 'wrongreader');
+    expect(warm.status, warm.text).toBe(502);
+    expect(errorsOf(warm)).toMatch(/^entra unavailable: the function app could not get an ARM access token/);
+  });
+
   it("the app's own identity endpoint failing is a 502 naming Entra", async () => {
     // msal keeps managed-identity tokens process-wide per scope: another cloud's ARM scope has none yet.
     await mountWith('noidentity', { environment: 'AzureUSGovernmentCloud' });

@@ -56,7 +56,7 @@ class FakeReader implements ArmReader {
 
 function setup(roleOver: Partial<LoginRole>, requestOver: Partial<LoginRequest>, claimsOver: Partial<LoginClaims>) {
   const reader = new FakeReader();
-  const session: ArmSession = { endpoint: 'https://arm.test', reader: async () => reader };
+  const session: ArmSession = { endpoint: 'https://arm.test', credentialKey: 'credential-a', reader: async () => reader };
   const facts = new ArmFacts({ ttlSeconds: 60 });
   const role: LoginRole = {
     name: 'r',
