@@ -449,7 +449,7 @@ describe('ARM verification and its economy', () => {
   });
 
   it("Vault's app-id fallback: oid not on the VM, appid a user-assigned identity in a bound resource group", async () => {
-    await write('auth/azure/role/wif', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-ids' });
+    await write('auth/azure/role/wif', { bound_service_principal_ids: '*', bound_resource_groups: [RG, 'rg-ids'] });
     const tenant = stack.emulator.defaultTenantId;
     const mint = (appid: string) =>
       stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, oid: randomUUID(), appid, xms_mirid: ids.web.replace('/resourceGroups/', '/resourcegroups/') });
@@ -459,6 +459,46 @@ describe('ARM verification and its economy', () => {
     const unknown = await login(vmLogin(await mint(randomUUID()), 'wif'));
     expect(unknown.status).toBe(403);
     expect(errorsOf(unknown)).toBe('neither token object id nor token app id match expected identities');
+    // The fallback does not skip bound_resource_groups (Vault skips it): the login's group must be bound too.
+    await write('auth/azure/role/wifonly', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-ids' });
+    const elsewhere = await login(vmLogin(await mint(ids.uami.clientId), 'wifonly'));
+    expect(elsewhere.status, elsewhere.text).toBe(403);
+    expect(errorsOf(elsewhere)).toBe('resource group not authorized');
+  });
+
+  it('a user-assigned identity detached from a VM stops logging in, whichever resource group it lives in (issue 10 item 9)', async () => {
+    const arm = stack.emulator.arm;
+    await write('auth/azure/role/prodonly', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-prod' });
+    const shared = arm.addUserAssignedIdentity({ subscriptionId: SUB, resourceGroup: 'rg-prod', name: 'detach-identity' });
+    const vmIn = (resourceGroup: string, name: string) =>
+      arm.addVm({ subscriptionId: SUB, resourceGroup, name, location: LOCATION, systemAssigned: true, userAssigned: [shared.id] }).id;
+    const login$ = (jwt: string, resourceGroup: string, name: string) =>
+      login({ role: 'prodonly', jwt, subscription_id: SUB, resource_group_name: resourceGroup, vm_name: name });
+
+    // Attached, in rg-dev: the identity is the VM's, but rg-dev is not bound.
+    const attached = vmIn('rg-dev', 'dev-attached');
+    const attachedRes = await login$(await mi(attached, { identity: shared.id }), 'rg-dev', 'dev-attached');
+    expect(attachedRes.status).toBe(403);
+    expect(errorsOf(attachedRes)).toBe('resource group not authorized');
+
+    // The reviewer's case: token taken while attached, identity detached, VM in rg-dev (Vault: 200).
+    const detachedDev = vmIn('rg-dev', 'dev-detached');
+    const devJwt = await mi(detachedDev, { identity: shared.id });
+    arm.detachIdentity(detachedDev, shared.id);
+    const devRes = await login$(devJwt, 'rg-dev', 'dev-detached');
+    expect(devRes.status, devRes.text).toBe(403);
+
+    // The README's promise: a detached identity stops logging in even from a bound resource group.
+    const detachedProd = vmIn('rg-prod', 'prod-detached');
+    const prodJwt = await mi(detachedProd, { identity: shared.id });
+    const before = await login$(prodJwt, 'rg-prod', 'prod-detached');
+    expect(before.status, before.text).toBe(200);
+    const coldProd = vmIn('rg-prod', 'prod-detached-2');
+    const coldJwt = await mi(coldProd, { identity: shared.id });
+    arm.detachIdentity(coldProd, shared.id);
+    const after = await login$(coldJwt, 'rg-prod', 'prod-detached-2');
+    expect(after.status, after.text).toBe(403);
+    expect(errorsOf(after)).toMatch(/^token object id does not match expected identities/);
   });
 
   it('100 concurrent logins of one VM cost one ARM read', async () => {
@@ -468,6 +508,31 @@ describe('ARM verification and its economy', () => {
     const responses = await Promise.all(Array.from({ length: 100 }, () => login(vmLogin(jwt, 'vm', { vm_name: 'busy' }))));
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
     expect(armRequestsFor(busy.id)).toBe(1);
+  });
+
+  it('claims mode: a standalone VM named like a flexible member is refused; real members are proven with ARM (issue 10 item 8)', async () => {
+    const arm = stack.emulator.arm;
+    await write('auth/azure/role/flexclaims', { bound_service_principal_ids: '*', bound_scale_sets: 'flex', resource_verification: 'claims' });
+    // A VM that merely has a member's name, in another resource group and in the scale set's own.
+    for (const resourceGroup of ['rg-elsewhere', RG]) {
+      const impostor = arm.addVm({ subscriptionId: SUB, resourceGroup, name: 'flex_0123abcd', location: LOCATION, systemAssigned: true });
+      const res = await login({ role: 'flexclaims', jwt: await mi(impostor.id), subscription_id: SUB, resource_group_name: resourceGroup, vmss_name: 'flex' });
+      expect(res.status, res.text).toBe(403);
+    }
+    // A real member: one read of the scale set (and of its identity), shared by later logins.
+    const before = stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachineScaleSets/flex' });
+    const member = await mi(ids.flexMember, { identity: ids.flexUami });
+    for (let i = 0; i < 3; i++) {
+      const ok = await login({ role: 'flexclaims', jwt: member, subscription_id: SUB, resource_group_name: RG, vmss_name: 'flex' });
+      expect(ok.status, ok.text).toBe(200);
+    }
+    expect(stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachineScaleSets/flex' })).toBeLessThanOrEqual(before + 1);
+    // A uniform scale set needs no ARM in claims mode: the claim is the scale set itself.
+    await write('auth/azure/role/poolclaims', { bound_service_principal_ids: '*', bound_scale_sets: 'pool', resource_verification: 'claims' });
+    const armBefore = stack.emulator.count({ service: 'arm' });
+    const uniform = await login({ role: 'poolclaims', jwt: await mi(ids.poolInstance), subscription_id: SUB, resource_group_name: RG, vmss_name: 'pool' });
+    expect(uniform.status, uniform.text).toBe(200);
+    expect(stack.emulator.count({ service: 'arm' })).toBe(armBefore);
   });
 
   it('claims mode makes no ARM call', async () => {

@@ -142,6 +142,34 @@ describe('resource verification', () => {
     expect((await denial(none.run)).message).toBe('neither token object id nor token app id match expected identities');
   });
 
+  it('arm: an app-id match still needs the login resource group to be bound (Vault skips the check)', async () => {
+    const { reader, run } = setup({ boundResourceGroups: ['ids'] }, {}, { appId: APP });
+    reader.resources.set(`vm/${SUB}/rg/web`.toLowerCase(), vmWith(['someone-else']));
+    reader.groupClientIds.set('ids', [APP]);
+    expect((await denial(run)).message).toBe('resource group not authorized');
+  });
+
+  it('arm: no app-id fallback for a token Entra tied to the resource (xms_az_rid): its identity was detached', async () => {
+    const { reader, run } = setup({}, {}, { appId: APP, xmsAzRid: vmId, xmsMirid: uami('u9') });
+    reader.resources.set(`vm/${SUB}/rg/web`.toLowerCase(), vmWith(['someone-else']));
+    reader.groupClientIds.set('rg', [APP]);
+    expect((await denial(run)).message).toMatch(/^token object id does not match expected identities: .*no longer attached/);
+    expect(reader.calls).toEqual(['vm web']);
+  });
+
+  it('claims: a flexible member\'s name is proven with ARM (any VM can carry it); a uniform claim is not', async () => {
+    const member = vmId.replace('/web', '/pool_0a1b2c3d');
+    const flexible = setup({ resourceVerification: 'claims', boundScaleSets: ['pool'], boundResourceGroups: [] }, { vm_name: '', vmss_name: 'pool' }, { xmsMirid: member });
+    expect((await denial(flexible.run)).message).toBe('unable to retrieve virtual machine scale set metadata: virtual machine scale set pool was not found');
+    const member2 = setup({ resourceVerification: 'claims', boundScaleSets: ['pool'], boundResourceGroups: [] }, { vm_name: '', vmss_name: 'pool' }, { xmsMirid: member });
+    member2.reader.resources.set(`vmss/${SUB}/rg/pool`.toLowerCase(), vmWith([OID]));
+    await member2.run();
+    expect(member2.reader.calls).toEqual(['vmss pool']);
+    const uniform = setup({ resourceVerification: 'claims', boundScaleSets: ['pool'], boundResourceGroups: [] }, { vm_name: '', vmss_name: 'pool' }, { xmsMirid: vmssId });
+    await uniform.run();
+    expect(uniform.reader.calls).toEqual([]);
+  });
+
   it('arm: resource_id of any type uses the provider\'s first GA version', async () => {
     const site = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app`;
     const { reader, run } = setup({}, { vm_name: '', resource_id: site }, { xmsMirid: site });
