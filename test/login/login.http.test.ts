@@ -97,6 +97,8 @@ function login(body: Record<string, unknown>, headers: Record<string, string> = 
   return stack.request('PUT', `auth/${mount}/login`, { body, headers });
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function errorsOf(res: StackResponse): string {
   const errors = (res.json as { errors?: unknown } | undefined)?.errors;
   return Array.isArray(errors) ? errors.join('\n') : '';
@@ -568,6 +570,35 @@ describe('ARM verification and its economy', () => {
     expect(down.status).toBe(502);
     expect(errorsOf(down)).toMatch(/^entra unavailable/);
   });
+});
+
+describe('Entra discovery failures (issue 10 item 10)', () => {
+  it('a mistyped tenant costs two discovery requests per few seconds, not per login; a later success shows within seconds', async () => {
+    const tenant = randomUUID(); // unknown to Entra: discovery answers 400 AADSTS90002
+    await write('sys/auth/typo', { type: 'azure' });
+    await write('auth/typo/config', { tenant_id: tenant, resource: ARM_AUDIENCE });
+    await write('auth/typo/role/any', { bound_group_ids: 'g' });
+    const discoveries = () => stack.emulator.count({ service: 'entra', pathIncludes: `/${tenant}/` });
+    const jwt = await stack.emulator.entra.mintToken({ tenant: stack.emulator.defaultTenantId, audience: ARM_AUDIENCE, groups: ['g'] });
+    for (let i = 0; i < 5; i++) {
+      const res = await login({ role: 'any', jwt }, {}, 'typo');
+      expect(res.status).toBe(502);
+      expect(errorsOf(res)).toMatch(/^entra unavailable: .*AADSTS90002/);
+    }
+    expect(discoveries()).toBe(2); // the v1 and the v2 document, once
+
+    // The tenant becomes reachable (fixed config, or Entra back): logins pass again within seconds.
+    stack.emulator.entra.addTenant(tenant);
+    const valid = await stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, groups: ['g'] });
+    const started = Date.now();
+    let res = await login({ role: 'any', jwt: valid }, {}, 'typo');
+    while (res.status !== 200 && Date.now() - started < 20_000) {
+      await sleep(250);
+      res = await login({ role: 'any', jwt: valid }, {}, 'typo');
+    }
+    expect(res.status, res.text).toBe(200);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 40_000);
 });
 
 describe("the app's own Azure credentials, in Vault's order", () => {
