@@ -305,8 +305,9 @@ export function classifyArmError(err: unknown, what: string): AttemptOutcome {
   const code = errorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   const error = new VaultError('arm_unavailable', `ARM unavailable: ${what}: ${detail}`, { cause: err });
-  // Anything else that is no HTTP answer is the network failing between us and ARM: worth another try.
-  return { answer: code ?? 'no connection', next: code === undefined || SYSTEM_ERRORS.has(code) || code === 'REQUEST_SEND_ERROR' ? 'retry' : 'final', error };
+  // The SDK's HTTP client reports a failed connection as a RestError carrying the system error code.
+  const network = code !== undefined && (SYSTEM_ERRORS.has(code) || code === 'REQUEST_SEND_ERROR');
+  return { answer: code ?? (name || 'error'), next: network ? 'retry' : 'final', error };
 }
 
 function errorCode(err: unknown): string | undefined {
