@@ -344,18 +344,24 @@ function headerReader(err: unknown): HeaderReader {
   }
   if (typeof err === 'object' && err !== null && 'response' in err) {
     const response = err.response;
-    if (typeof response === 'object' && response !== null && 'headers' in response) {
+    if (typeof response === 'object' && response !== null && 'headers' in response && isHeaderBag(response.headers)) {
       const headers = response.headers;
-      if (typeof headers === 'object' && headers !== null && 'get' in headers && typeof headers.get === 'function') {
-        const get: (name: string) => unknown = headers.get.bind(headers);
-        return (name) => {
-          const value = get(name);
-          return typeof value === 'string' ? value : undefined;
-        };
-      }
+      return (name) => {
+        const value = headers.get(name);
+        return typeof value === 'string' ? value : undefined;
+      };
     }
   }
   return () => undefined;
+}
+
+/** The shape of core-rest-pipeline's HttpHeaders that is read here. */
+interface HeaderBag {
+  get(name: string): unknown;
+}
+
+function isHeaderBag(value: unknown): value is HeaderBag {
+  return typeof value === 'object' && value !== null && 'get' in value && typeof value.get === 'function';
 }
 
 /** The SDK's reading of a throttling answer: `retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After` (seconds or a date). */

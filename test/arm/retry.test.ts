@@ -139,6 +139,19 @@ describe('ARM retries', () => {
     expect(outcome.error?.message).toBe('entra unavailable: the function app could not get an ARM access token: AADSTS7000215: Invalid client secret provided.');
   });
 
+  it("reads Retry-After from the compute client's RestError as from a plain GET's answer", () => {
+    const restError = Object.assign(new Error('Too many requests'), {
+      name: 'RestError',
+      statusCode: 429,
+      code: 'TooManyRequests',
+      response: { headers: { get: (name: string) => (name === 'retry-after' ? '2' : undefined) } },
+    });
+    expect(classify(restError)).toMatchObject({ answer: '429', next: 'after', retryAfterMs: 2000 });
+    expect(classify(http(503, { 'Retry-After': '1' }))).toMatchObject({ answer: '503', next: 'after', retryAfterMs: 1000 });
+    expect(classify(http(503))).toMatchObject({ answer: '503', next: 'retry' });
+    expect(classify(restError).error.message).toBe(`ARM is throttling requests: ${WHAT}: 429 TooManyRequests`);
+  });
+
   it('retries connection failures, naming them', async () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { name: 'RestError', code: 'ECONNREFUSED' });
     let attempts = 0;
