@@ -97,8 +97,9 @@ describe('ARM recovering while logins wait on a shared read', () => {
     expect(message).not.toContain('no answer');
     // Every attempt's answer is listed: as many 500s as ARM sent.
     expect(message).toContain(`ARM answered 500 ×${fault.fired}`);
-    expect(took).toBeLessThan(31_000);
+    // It gives up by the 30 s limit (plus the login around it), not later.
+    expect(took).toBeLessThan(40_000);
     // Not cached: ARM back, the next login is served.
     expect((await login()).status).toBe(200);
-  }, 45_000);
+  }, 60_000);
 });
