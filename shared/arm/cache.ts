@@ -10,6 +10,9 @@
  *
  * Failures are not cached: the next caller after a failed fetch tries again (a failed background
  * refresh drops the entry, so the next caller sees the failure rather than an ever older value).
+ *
+ * A load hears of every caller that joins it while it runs (`SharedLoad.onJoin`): an ARM read
+ * waiting between retries uses that to try again soon when logins are waiting (arm/retry.ts).
  */
 export interface TtlCacheOptions<V> {
   /** How long a loaded value is served, in milliseconds. 0 disables caching (single-flight remains). */
@@ -24,6 +27,17 @@ export interface TtlCacheOptions<V> {
   readonly keep?: (value: V) => boolean;
 }
 
+/** What a running load learns about the callers sharing it. */
+export interface SharedLoad {
+  /** `listener` runs each time another caller starts waiting on this load. */
+  onJoin(listener: () => void): void;
+}
+
+interface InFlight<V> {
+  readonly promise: Promise<V>;
+  readonly listeners: (() => void)[];
+}
+
 interface Entry<V> {
   readonly value: V;
   readonly freshUntil: number;
@@ -32,7 +46,7 @@ interface Entry<V> {
 
 export class TtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
-  private readonly inFlight = new Map<string, Promise<V>>();
+  private readonly inFlight = new Map<string, InFlight<V>>();
   private readonly now: () => number;
 
   constructor(private readonly options: TtlCacheOptions<V>) {
@@ -40,7 +54,7 @@ export class TtlCache<V> {
   }
 
   /** The cached value, or the result of `load` shared with every concurrent caller for `key`. */
-  get(key: string, load: () => Promise<V>): Promise<V> {
+  get(key: string, load: (shared: SharedLoad) => Promise<V>): Promise<V> {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
       const now = this.now();
@@ -51,7 +65,10 @@ export class TtlCache<V> {
       }
       this.entries.delete(key);
     }
-    return this.inFlight.get(key) ?? this.load(key, load);
+    const running = this.inFlight.get(key);
+    if (running === undefined) return this.load(key, load);
+    for (const listener of running.listeners) listener();
+    return running.promise;
   }
 
   /** Forgets one key (a value that must not be reused). */
@@ -68,17 +85,19 @@ export class TtlCache<V> {
     return this.entries.size;
   }
 
-  private load(key: string, load: () => Promise<V>): Promise<V> {
+  private load(key: string, load: (shared: SharedLoad) => Promise<V>): Promise<V> {
+    const listeners: (() => void)[] = [];
+    const shared: SharedLoad = { onJoin: (listener) => listeners.push(listener) };
     const started = (async () => {
       try {
-        const value = await load();
+        const value = await load(shared);
         if (this.options.ttlMs > 0 && (this.options.keep?.(value) ?? true)) this.store(key, value);
         return value;
       } finally {
         this.inFlight.delete(key);
       }
     })();
-    this.inFlight.set(key, started);
+    this.inFlight.set(key, { promise: started, listeners });
     return started;
   }
 

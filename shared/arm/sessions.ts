@@ -2,9 +2,13 @@
  * One ARM session per distinct set of credentials and endpoint: the credential (with its token
  * cache) and the ARM clients are built once and reused by every login of every mount that shares
  * them. A changed client secret or retry setting gives a new session; old ones age out.
+ *
+ * Each session also names its credential (`credentialKey`, a digest over endpoint, tenant and
+ * credential, retry settings left out) for the ARM facts cache: mounts share facts only when they
+ * read ARM with the very same credential.
  */
 import { createHash } from 'node:crypto';
-import { createArmCredential, type ArmCredentialSpec } from './credentials';
+import { createArmCredential, credentialKind, type ArmCredentialSpec } from './credentials';
 import { createArmReader, type ArmReader } from './reader';
 import type { ArmSession } from './resource-facts';
 
@@ -32,6 +36,7 @@ export class ArmSessions {
     let reader: Promise<ArmReader> | undefined;
     const session: ArmSession = {
       endpoint: spec.endpoint,
+      credentialKey: credentialKeyOf(spec),
       reader: () => {
         if (!reader) {
           const building = (async () =>
@@ -65,4 +70,19 @@ export class ArmSessions {
 /** A key over every field; the secret only as part of a hash, never kept as a map key. */
 function fingerprint(spec: ArmSessionSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+}
+
+/** Who reads ARM, and where: everything that decides what ARM lets the reader see, as a digest. */
+function credentialKeyOf(spec: ArmSessionSpec): string {
+  const who = [
+    spec.endpoint,
+    spec.tenantId.toLowerCase(),
+    spec.authorityHost,
+    credentialKind(spec),
+    spec.clientId.toLowerCase(),
+    spec.clientSecret,
+    spec.identityTokenAudience,
+    spec.managedIdentityClientId ?? '',
+  ];
+  return createHash('sha256').update(JSON.stringify(who)).digest('hex');
 }

@@ -5,6 +5,7 @@
  */
 import { Cron } from 'croner';
 import type { MountConfig } from './types';
+import { quoteInput } from './input-echo';
 
 /** Vault's SDK scheduler refuses a non-zero window below one hour. */
 export const MIN_ROTATION_WINDOW_SECONDS = 3600;
@@ -33,7 +34,7 @@ export function parseRotationSchedule(schedule: string): ScheduleParse {
   }
   for (const [index, field] of fields.entries()) {
     if (!FIELD_PATTERNS[index]?.test(field)) {
-      return { ok: false, reason: `field ${index + 1} ("${field}") is not standard cron syntax` };
+      return { ok: false, reason: `field ${index + 1} (${quoteInput(field)}) is not standard cron syntax` };
     }
   }
   try {

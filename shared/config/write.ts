@@ -5,9 +5,11 @@
  * Deliberate differences from Vault (listed in the README): an omitted field always keeps its stored
  * value (Vault resets root_password_ttl, max_retries, retry_delay and max_retry_delay to defaults);
  * the caller's mistakes are 400 (Vault answers 500 for a missing tenant/resource or an unknown cloud);
+ * `tenant_id` must be a GUID or a domain name (Vault takes any text);
  * rotation settings are honoured by our own timer instead of being refused as "Enterprise only";
  * durations read back in whole seconds.
  */
+import { tenantIdProblem } from '../entra/tenant';
 import { badRequest } from '../vault/errors';
 import { resolveEffectiveSettings, type FallbackSettings } from './effective';
 import { MIN_ROTATION_WINDOW_SECONDS, nextRotation, parseRotationSchedule } from './rotation';
@@ -51,7 +53,14 @@ export function applyConfigWrite(current: MountConfig | undefined, input: Config
   const base = current ?? newMountConfig(ctx.now);
   const next: MutableConfig = { ...base };
 
-  if (input.tenant_id !== undefined) next.tenantId = input.tenant_id.trim();
+  if (input.tenant_id !== undefined) {
+    // Login puts the tenant into Entra's discovery URL: refuse now what login would refuse (Vault
+    // checks nothing here). "" clears it, leaving AZURE_TENANT_ID to apply.
+    const tenantId = input.tenant_id.trim();
+    const problem = tenantId === '' ? undefined : tenantIdProblem(tenantId);
+    if (problem) throw badRequest(problem);
+    next.tenantId = tenantId;
+  }
   if (input.resource !== undefined) next.resource = input.resource.trim();
   if (input.environment !== undefined) next.environment = input.environment.trim();
   if (input.client_id !== undefined) next.clientId = input.client_id.trim();

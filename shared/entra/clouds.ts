@@ -6,6 +6,7 @@
  * plain HTTP is allowed only to a loopback address (tests, the local emulator).
  */
 import { isIP } from 'node:net';
+import { quoteInput } from '../config/input-echo';
 
 export type CloudName = 'AzurePublicCloud' | 'AzureUSGovernmentCloud' | 'AzureChinaCloud';
 
@@ -73,7 +74,7 @@ export class UnknownCloudError extends Error {
   readonly upperName: string;
   constructor(requested: string) {
     const upperName = requested.toUpperCase();
-    super(`no cloud configuration matching the name ${JSON.stringify(upperName)}`);
+    super(`no cloud configuration matching the name ${quoteInput(upperName)}`);
     this.name = 'UnknownCloudError';
     this.upperName = upperName;
   }

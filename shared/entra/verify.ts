@@ -21,13 +21,11 @@ import type { FetchLike } from './fetch-json';
 import { KeySetCache } from './keys';
 import { parseJwt, type EntraClaims } from './jwt';
 import { goQuote } from '../vault/goQuote';
+import { GUID, tenantIdProblem } from './tenant';
 
 export type { EntraClaims } from './jwt';
 export { EntraTokenError, isEntraTokenError, type EntraTokenFailure } from './errors';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A tenant as the authority accepts it in a URL: a GUID or a verified domain name. */
-const TENANT = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
 
 export interface EntraTokenVerifierOptions {
   readonly clockSkewSeconds: number;
@@ -98,7 +96,9 @@ export class EntraTokenVerifier {
    */
   async verifyEntraToken(jwt: string, expected: EntraTokenExpectation): Promise<VerifiedEntraToken> {
     const tenantId = expected.tenantId.trim();
-    if (!TENANT.test(tenantId)) throw new VaultError('bad_request', `tenant_id ${goQuote(tenantId)} is not a tenant id or domain name`);
+    // A stored config was checked at write; AZURE_TENANT_ID and configs written before that check were not.
+    const tenantProblem = tenantIdProblem(tenantId);
+    if (tenantProblem) throw new VaultError('bad_request', tenantProblem);
     if (expected.audience === '') throw new VaultError('bad_request', 'resource is required');
 
     const token = parseJwt(jwt, this.maxTokenLength);

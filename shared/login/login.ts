@@ -69,7 +69,7 @@ export interface LoginOutcome {
 export const LOGIN_STATE_CACHE_MS = 1000;
 
 export class LoginService {
-  /** ARM facts per resource, shared by every mount of this worker (see resource-facts.ts). */
+  /** ARM facts per credential and resource, shared by the mounts of this worker that use the same credential (see resource-facts.ts). */
   readonly armFacts: ArmFacts;
   private readonly armSessions = new ArmSessions();
   private catalog: CloudCatalog | undefined;

@@ -80,6 +80,17 @@ function claimNamesScaleSet(id: ArmResourceId, vmss: string): { flexible: boolea
   return { flexible, uniform };
 }
 
+/**
+ * Whether the claim ties a `vmss_name` login to its scale set only by a flexible member's name
+ * (a VM named `<vmss>_<8 hex>`). Any VM can carry such a name, so the claim alone does not prove
+ * membership (a uniform claim names the scale set itself and does).
+ */
+export function claimsFlexibleMemberOnly(target: LoginTarget, claimed: ClaimedResource): boolean {
+  if (target.kind !== 'vmss') return false;
+  const named = claimNamesScaleSet(claimed.id, target.name);
+  return named.flexible && !named.uniform;
+}
+
 export interface LoginPlacement {
   readonly subscription_id: string;
   readonly resource_group_name: string;

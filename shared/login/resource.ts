@@ -4,7 +4,11 @@
  *    claim first, by whole segments (no ARM call is spent on a token that names another resource);
  *  - `subscription_id` must agree with the claim, and `resource_id` must be the claimed resource;
  *  - `resource_verification: claims` takes the Entra-signed claim as the proof of the identity's
- *    link to the resource and calls ARM only for `bound_locations`;
+ *    link to the resource and calls ARM only for `bound_locations` and for flexible scale sets (a
+ *    member's name `<vmss>_<8 hex>` can be given to any VM, so ARM proves the membership);
+ *  - the app-id fallback applies only to tokens Entra did not tie to the resource (no
+ *    `xms_az_rid`), and `bound_resource_groups` is checked after it too (Vault skips it): an
+ *    identity detached from the resource stops logging in;
  *  - ARM answers are cached per resource (see `shared/arm/resource-facts.ts`);
  *  - denials are 403, missing fields 400, ARM and Entra failures 502/503.
  */
@@ -14,7 +18,7 @@ import { hasResourceBinding } from '../roles/types';
 import { containsIgnoringCase, type LoginClaims, type LoginRole } from './model';
 import type { LoginRequest } from './request';
 import { checkResourceGroupName } from './syntax';
-import { claimMismatch, claimedResource, loginTarget, resourceIdPlacementMismatch, type LoginTarget } from './resource-claims';
+import { claimMismatch, claimedResource, claimsFlexibleMemberOnly, loginTarget, resourceIdPlacementMismatch, type LoginTarget } from './resource-claims';
 
 export interface ResourceCheckInput {
   readonly role: LoginRole;
@@ -70,8 +74,9 @@ export async function verifyResource(input: ResourceCheckInput): Promise<void> {
   }
 
   let location: string | undefined;
-  let appIdMatch = false;
-  if (role.resourceVerification === 'arm') {
+  // Claims mode cannot tell a flexible scale set's member from any VM given a member's name
+  // (`web_0123abcd`): such a login is proven with ARM, exactly as in arm mode.
+  if (role.resourceVerification === 'arm' || claimsFlexibleMemberOnly(target, claimed.resource)) {
     const session = await input.session();
     const lookup = await lookupTarget(input.facts, session, target, placement);
     const facts = requireIdentities(lookup, target);
@@ -79,8 +84,13 @@ export async function verifyResource(input: ResourceCheckInput): Promise<void> {
     // E: the token's principal must be one of the resource's identities as ARM reports them.
     if (!facts.principalIds.includes(claims.objectId.toLowerCase())) {
       if (!claims.appId) throw denied('token object id does not match expected identities, and no app id was found');
-      appIdMatch = await appIdAmongGroupIdentities(input, session);
-      if (!appIdMatch) throw denied('neither token object id nor token app id match expected identities');
+      // With xms_az_rid, Entra issued the token to an identity attached to that resource; ARM not
+      // listing it now means it was detached, which must end its logins (Vault's fallback would
+      // still accept it while the identity lives in the login's or a bound resource group).
+      if (claimed.resource.claim === 'xms_az_rid') {
+        throw denied("token object id does not match expected identities: the token's user-assigned identity is no longer attached to the resource");
+      }
+      if (!(await appIdAmongGroupIdentities(input, session))) throw denied('neither token object id nor token app id match expected identities');
     }
   } else if (role.boundLocations.length > 0) {
     // Claims mode trusts the claim for the identity link; only the location has to come from ARM.
@@ -88,8 +98,10 @@ export async function verifyResource(input: ResourceCheckInput): Promise<void> {
     location = locationOf(lookup, target);
   }
 
-  // G: an app-id match was found among the bound groups' identities, so the group bound is met.
-  if (!appIdMatch && role.boundResourceGroups.length > 0 && !containsIgnoringCase(role.boundResourceGroups, request.resource_group_name)) {
+  // G, also after an app-id match (Vault skips it then): the fallback finds the app id among the
+  // identities of the login's group and of every bound group, so skipping G let a detached
+  // identity living in a bound group log in from a resource in any group.
+  if (role.boundResourceGroups.length > 0 && !containsIgnoringCase(role.boundResourceGroups, request.resource_group_name)) {
     throw denied('resource group not authorized');
   }
   // H

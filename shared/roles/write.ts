@@ -1,8 +1,10 @@
 /**
  * Merging a role write into the stored role: Vault's tokenutil parsing, the deprecated-alias
  * upgrades, Vault's checks in Vault's order (vault-plugin-auth-azure `pathRoleCreateUpdate`), and our
- * binding rule in place of Vault's "at least one bound constraint".
+ * binding rule in place of Vault's "at least one bound constraint". A role that would give `root`
+ * is refused here (Vault stores it; every login on it then fails).
  */
+import { quoteInput } from '../config/input-echo';
 import { badRequest } from '../vault/errors';
 import { formatGoDuration } from '../vault/goDuration';
 import { invalidCidrMessage, parseCidr } from '../net/cidr';
@@ -90,6 +92,13 @@ export function applyRoleWrite(
   upgrade(input.token_num_uses, input.num_uses, (v) => (role.tokenNumUses = v), (v) => (legacy.numUses = v), 0);
   role.legacy = legacy;
 
+  // Vault accepts these and then fails every login on the role ("auth methods cannot create root
+  // tokens"); refusing the write says so where the mistake is made.
+  if (role.tokenPolicies.some((policy) => policy.trim().toLowerCase() === 'root')) {
+    const field = input.token_policies === undefined && input.policies !== undefined ? 'policies' : 'token_policies';
+    throw badRequest(`${field} cannot contain "root": auth methods cannot create root tokens, so every login on this role would fail`);
+  }
+
   // 3. Vault's role checks.
   if (role.tokenPeriod > ctx.maxLeaseTtlSeconds) {
     throw badRequest(
@@ -133,13 +142,13 @@ function parseTokenType(value: string): RoleTokenType {
     case 'batch':
       return 'batch';
     default:
-      throw badRequest(`invalid 'token_type' value ${JSON.stringify(value)}`);
+      throw badRequest(`invalid 'token_type' value ${quoteInput(value)}`);
   }
 }
 
 function parseResourceVerification(value: string): ResourceVerification {
   const found = RESOURCE_VERIFICATIONS.find((candidate) => candidate === value.trim().toLowerCase());
-  if (!found) throw badRequest(`invalid resource_verification ${JSON.stringify(value)}: must be "arm" or "claims"`);
+  if (!found) throw badRequest(`invalid resource_verification ${quoteInput(value)}: must be "arm" or "claims"`);
   return found;
 }
 

@@ -18,6 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EncryptionKey } from '../crypto/secretbox';
 import { CONFIG_DEFAULTS, type MountConfig } from '../config/types';
+import { shortText } from '../net/describe';
 import { VaultError, badRequest, conflict } from '../vault/errors';
 import { isCredentialsRefused } from './credentials';
 import type { GraphApi, GraphApplication } from './graph';
@@ -124,7 +125,7 @@ export class RotationEngine {
     if (stored.state.phase !== 'idle') {
       await this.advance(mount);
       stored = await this.options.states.read(mount);
-      if (stored.state.phase !== 'idle') throw this.inProgress(stored.state);
+      if (stored.state.phase !== 'idle') throw this.inProgress(stored.state, this.clock());
     }
     return this.start(mount, config, credentials, stored, 'manual');
   }
@@ -536,9 +537,23 @@ export class RotationEngine {
     return new Date((Number.isNaN(created) ? 0 : created) + this.options.swapDelaySeconds * 1000);
   }
 
-  private inProgress(state: RotationState): VaultError {
-    const detail = state.phase === 'pending' ? `; its new password replaces the current one after ${iso(this.swapAfter(state))}` : '';
-    return conflict(`a root credential rotation is already in progress for this mount${detail}`);
+  /**
+   * The 409 for a rotation in progress, naming when it is next worked on: the swap time, or the end
+   * of a lease another run holds (a run that stopped keeps it until it expires), whichever is later;
+   * when both have passed, the swap was just tried by this request and waits for a timer run.
+   */
+  private inProgress(state: RotationState, now: Date): VaultError {
+    const base = 'a root credential rotation is already in progress for this mount';
+    const leaseEnd = leaseHeldByOther(state, '', now) ? Date.parse(state.leaseUntil) : undefined;
+    const held = leaseEnd === undefined ? '' : ` (another run holds it until ${iso(new Date(leaseEnd))})`;
+    const lastError = state.lastError ? `; last attempt: ${shortText(state.lastError, 200)}` : '';
+    if (state.phase === 'pending') {
+      const next = Math.max(this.swapAfter(state).getTime(), leaseEnd ?? 0);
+      if (next > now.getTime()) return conflict(`${base}; its new password replaces the current one after ${iso(new Date(next))}${held}`);
+      return conflict(`${base}; its swap is tried again by the next run of the rotation timer (every minute)${lastError}`);
+    }
+    if (leaseEnd !== undefined) return conflict(`${base}; it is resumed after ${iso(new Date(leaseEnd))}${held}`);
+    return conflict(`${base}; it is resumed by the next run of the rotation timer (every minute)${lastError}`);
   }
 }
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudEmulator, type CloudEmulator } from '../../dev/emulator/index';
 import { cloudCatalog } from '../../shared/entra/clouds';
 import { EntraTokenError, EntraTokenVerifier, type EntraTokenExpectation } from '../../shared/entra/verify';
+import { DISCOVERY_FAILURE_TTL_MS } from '../../shared/entra/discovery';
 import { VaultError } from '../../shared/vault/errors';
 
 let cloud: CloudEmulator;
@@ -107,8 +108,9 @@ describe('Entra token verification against the cloud emulator', () => {
     expect(keyDownloads()).toBe(downloads + 1);
   });
 
-  it('answers 502 naming Entra while discovery fails, and recovers at once', async () => {
-    const verifier = newVerifier();
+  it('answers 502 naming Entra while discovery fails, and recovers once the failure is a few seconds old', async () => {
+    let shift = 0;
+    const verifier = new EntraTokenVerifier({ clockSkewSeconds: 60, fetch: cloud.fetch, now: () => Date.now() + shift });
     const jwt = await cloud.entra.mintToken({ tenant, audience: AUDIENCE });
     const fault = cloud.faults.add({ service: 'entra', pathIncludes: 'openid-configuration', status: 503 });
     try {
@@ -116,6 +118,9 @@ describe('Entra token verification against the cloud emulator', () => {
     } finally {
       fault.remove();
     }
+    // The failure is remembered briefly (a mistyped tenant must not cost two Entra requests per login).
+    expect(await reasonOf(verifier.verifyEntraToken(jwt, expectation()))).toBe('entra_unavailable');
+    shift += DISCOVERY_FAILURE_TTL_MS;
     expect(await reasonOf(verifier.verifyEntraToken(jwt, expectation()))).toBe('ok');
   });
 

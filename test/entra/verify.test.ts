@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SignJWT, generateKeyPair } from 'jose';
 import { EntraTokenError, EntraTokenVerifier, type EntraTokenExpectation, type EntraTokenVerifierOptions } from '../../shared/entra/verify';
 import { VaultError } from '../../shared/vault/errors';
+import { DISCOVERY_FAILURE_TTL_MS } from '../../shared/entra/discovery';
 import { b64json, newSigningKey, startFakeEntra, type FakeEntra } from './fake-entra';
 
 let entra: FakeEntra;
@@ -394,16 +395,24 @@ describe('caching and refresh', () => {
     expect([own.count('discovery'), own.count('jwks')]).toEqual([4, 2]);
   });
 
-  it('does not cache a discovery failure: 502 now, success once Entra recovers', async () => {
+  it('remembers a discovery failure for a few seconds only: 502 without asking Entra again, then success once Entra recovers', async () => {
     const verifier = newVerifier();
     const jwt = await own.mint({ version: 'v1', nowSeconds: nowSeconds() });
     own.failWith = 503;
+    const before = own.count('discovery');
     const err = await rejection(verifier.verifyEntraToken(jwt, ownExpectation()));
     expect(err).not.toBeInstanceOf(EntraTokenError);
     expect(err.code).toBe('entra_unavailable');
     expect(err.status).toBe(502);
     expect(err.message).toMatch(/^entra unavailable: GET http:\/\/127\.0\.0\.1:\d+\/.+: 503 Service Unavailable$/);
+    const asked = own.count('discovery') - before;
     own.failWith = undefined;
+    // Within the few seconds: the same 502, and Entra is not asked again.
+    clock += DISCOVERY_FAILURE_TTL_MS - 1;
+    const again = await rejection(verifier.verifyEntraToken(jwt, ownExpectation()));
+    expect(again.message).toBe(err.message);
+    expect(own.count('discovery') - before).toBe(asked);
+    clock += 1;
     await expect(verifier.verifyEntraToken(jwt, ownExpectation())).resolves.toBeDefined();
   });
 

@@ -232,6 +232,11 @@ describe('write refusals (400, nothing stored)', () => {
     ['window with period', { tenant_id: TENANT, resource: RESOURCE, rotation_period: '1d', rotation_window: '2h' }, 'rotation_window does not apply to period'],
     ['window without schedule', { tenant_id: TENANT, resource: RESOURCE, rotation_window: '2h' }, 'cannot use rotation_window without rotation_schedule'],
     ['window under an hour', { tenant_id: TENANT, resource: RESOURCE, rotation_schedule: '0 3 * * *', rotation_window: '30m' }, /rotation_window must be 0 or at least 3600 seconds/],
+    // issue 10 item 10: a tenant is a GUID or a domain name, as login requires
+    ['tenant ".."', { tenant_id: '..', resource: RESOURCE }, 'tenant_id ".." is not a tenant id (a GUID) or a domain name'],
+    ['tenant with "/"', { tenant_id: `${TENANT}/v2.0`, resource: RESOURCE }, `tenant_id "${TENANT}/v2.0" is not a tenant id (a GUID) or a domain name`],
+    ['tenant with an empty label', { tenant_id: 'contoso..onmicrosoft.com', resource: RESOURCE }, /^tenant_id "contoso\.\.onmicrosoft\.com" is not a tenant id/],
+    ['tenant label ending in "-"', { tenant_id: 'contoso-.com', resource: RESOURCE }, /is not a tenant id \(a GUID\) or a domain name$/],
   ];
 
   it.each(cases)('%s', async (_label, body, message) => {
@@ -241,6 +246,27 @@ describe('write refusals (400, nothing stored)', () => {
     else expect(errors[0]).toMatch(message);
     expect((await admin('GET', `auth/${mount}/config`)).status).toBe(404);
     expect(await storedEntity(mount)).toBeUndefined();
+  });
+
+  it('refuses a 5,000-character tenant_id without echoing it', async () => {
+    const mount = await newMount();
+    const [message] = expectErrors(await writeConfig(mount, { tenant_id: 'x'.repeat(5000), resource: RESOURCE }), 400);
+    expect(message).toMatch(/^tenant_id "x+…" \(5000 characters\) is not a tenant id \(a GUID\) or a domain name$/);
+    expect(message?.length).toBeLessThan(200);
+    expect(await storedEntity(mount)).toBeUndefined();
+    // The same bound for the other fields a refusal quotes.
+    const [cloud] = expectErrors(await writeConfig(mount, { tenant_id: TENANT, resource: RESOURCE, environment: 'y'.repeat(5000) }), 400);
+    expect(cloud).toMatch(/^err: no cloud configuration matching the name "Y+…" \(5000 characters\)$/);
+    const [cron] = expectErrors(await writeConfig(mount, { tenant_id: TENANT, resource: RESOURCE, rotation_schedule: `${'z'.repeat(5000)} * * * *` }), 400);
+    expect(cron?.length).toBeLessThan(200);
+  });
+
+  it('accepts a tenant GUID in any case and a verified domain name', async () => {
+    for (const tenant of [TENANT.toUpperCase(), 'contoso.onmicrosoft.com', 'login-test.contoso.com']) {
+      const mount = await newMount();
+      expect((await writeConfig(mount, { tenant_id: tenant, resource: RESOURCE })).status).toBe(204);
+      expect((await readConfig(mount)).tenant_id).toBe(tenant);
+    }
   });
 
   it('leaves a stored config untouched when a change is refused', async () => {

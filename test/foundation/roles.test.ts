@@ -261,6 +261,11 @@ describe('refusals (400, nothing stored)', () => {
     ['non-boolean', { ...PIN, token_no_default_policy: 'perhaps' }, /field "token_no_default_policy"/],
     ['list of objects', { bound_service_principal_ids: [{ id: 1 }] }, /field "bound_service_principal_ids"/],
     ['bad resource_verification', { ...PIN, resource_verification: 'vibes' }, 'invalid resource_verification "vibes": must be "arm" or "claims"'],
+    // issue 10 item 10: every login on such a role would fail ("auth methods cannot create root tokens")
+    ['root in token_policies', { ...PIN, token_policies: ['web', 'root'] }, 'token_policies cannot contain "root": auth methods cannot create root tokens, so every login on this role would fail'],
+    ['root in token_policies, any case and spacing', { ...PIN, token_policies: 'web, Root ' }, /^token_policies cannot contain "root"/],
+    ['root in the deprecated policies', { ...PIN, policies: 'root' }, 'policies cannot contain "root": auth methods cannot create root tokens, so every login on this role would fail'],
+    ['a 5,000-character token_type, not echoed whole', { ...PIN, token_type: 'q'.repeat(5000) }, /^invalid 'token_type' value "q{32}…" \(5000 characters\)$/],
   ];
 
   it.each(cases)('%s', async (_label, body, message) => {

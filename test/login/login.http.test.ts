@@ -97,6 +97,8 @@ function login(body: Record<string, unknown>, headers: Record<string, string> = 
   return stack.request('PUT', `auth/${mount}/login`, { body, headers });
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function errorsOf(res: StackResponse): string {
   const errors = (res.json as { errors?: unknown } | undefined)?.errors;
   return Array.isArray(errors) ? errors.join('\n') : '';
@@ -449,7 +451,7 @@ describe('ARM verification and its economy', () => {
   });
 
   it("Vault's app-id fallback: oid not on the VM, appid a user-assigned identity in a bound resource group", async () => {
-    await write('auth/azure/role/wif', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-ids' });
+    await write('auth/azure/role/wif', { bound_service_principal_ids: '*', bound_resource_groups: [RG, 'rg-ids'] });
     const tenant = stack.emulator.defaultTenantId;
     const mint = (appid: string) =>
       stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, oid: randomUUID(), appid, xms_mirid: ids.web.replace('/resourceGroups/', '/resourcegroups/') });
@@ -459,6 +461,46 @@ describe('ARM verification and its economy', () => {
     const unknown = await login(vmLogin(await mint(randomUUID()), 'wif'));
     expect(unknown.status).toBe(403);
     expect(errorsOf(unknown)).toBe('neither token object id nor token app id match expected identities');
+    // The fallback does not skip bound_resource_groups (Vault skips it): the login's group must be bound too.
+    await write('auth/azure/role/wifonly', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-ids' });
+    const elsewhere = await login(vmLogin(await mint(ids.uami.clientId), 'wifonly'));
+    expect(elsewhere.status, elsewhere.text).toBe(403);
+    expect(errorsOf(elsewhere)).toBe('resource group not authorized');
+  });
+
+  it('a user-assigned identity detached from a VM stops logging in, whichever resource group it lives in (issue 10 item 9)', async () => {
+    const arm = stack.emulator.arm;
+    await write('auth/azure/role/prodonly', { bound_service_principal_ids: '*', bound_resource_groups: 'rg-prod' });
+    const shared = arm.addUserAssignedIdentity({ subscriptionId: SUB, resourceGroup: 'rg-prod', name: 'detach-identity' });
+    const vmIn = (resourceGroup: string, name: string) =>
+      arm.addVm({ subscriptionId: SUB, resourceGroup, name, location: LOCATION, systemAssigned: true, userAssigned: [shared.id] }).id;
+    const login$ = (jwt: string, resourceGroup: string, name: string) =>
+      login({ role: 'prodonly', jwt, subscription_id: SUB, resource_group_name: resourceGroup, vm_name: name });
+
+    // Attached, in rg-dev: the identity is the VM's, but rg-dev is not bound.
+    const attached = vmIn('rg-dev', 'dev-attached');
+    const attachedRes = await login$(await mi(attached, { identity: shared.id }), 'rg-dev', 'dev-attached');
+    expect(attachedRes.status).toBe(403);
+    expect(errorsOf(attachedRes)).toBe('resource group not authorized');
+
+    // The reviewer's case: token taken while attached, identity detached, VM in rg-dev (Vault: 200).
+    const detachedDev = vmIn('rg-dev', 'dev-detached');
+    const devJwt = await mi(detachedDev, { identity: shared.id });
+    arm.detachIdentity(detachedDev, shared.id);
+    const devRes = await login$(devJwt, 'rg-dev', 'dev-detached');
+    expect(devRes.status, devRes.text).toBe(403);
+
+    // The README's promise: a detached identity stops logging in even from a bound resource group.
+    const detachedProd = vmIn('rg-prod', 'prod-detached');
+    const prodJwt = await mi(detachedProd, { identity: shared.id });
+    const before = await login$(prodJwt, 'rg-prod', 'prod-detached');
+    expect(before.status, before.text).toBe(200);
+    const coldProd = vmIn('rg-prod', 'prod-detached-2');
+    const coldJwt = await mi(coldProd, { identity: shared.id });
+    arm.detachIdentity(coldProd, shared.id);
+    const after = await login$(coldJwt, 'rg-prod', 'prod-detached-2');
+    expect(after.status, after.text).toBe(403);
+    expect(errorsOf(after)).toMatch(/^token object id does not match expected identities/);
   });
 
   it('100 concurrent logins of one VM cost one ARM read', async () => {
@@ -468,6 +510,31 @@ describe('ARM verification and its economy', () => {
     const responses = await Promise.all(Array.from({ length: 100 }, () => login(vmLogin(jwt, 'vm', { vm_name: 'busy' }))));
     expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
     expect(armRequestsFor(busy.id)).toBe(1);
+  });
+
+  it('claims mode: a standalone VM named like a flexible member is refused; real members are proven with ARM (issue 10 item 8)', async () => {
+    const arm = stack.emulator.arm;
+    await write('auth/azure/role/flexclaims', { bound_service_principal_ids: '*', bound_scale_sets: 'flex', resource_verification: 'claims' });
+    // A VM that merely has a member's name, in another resource group and in the scale set's own.
+    for (const resourceGroup of ['rg-elsewhere', RG]) {
+      const impostor = arm.addVm({ subscriptionId: SUB, resourceGroup, name: 'flex_0123abcd', location: LOCATION, systemAssigned: true });
+      const res = await login({ role: 'flexclaims', jwt: await mi(impostor.id), subscription_id: SUB, resource_group_name: resourceGroup, vmss_name: 'flex' });
+      expect(res.status, res.text).toBe(403);
+    }
+    // A real member: one read of the scale set (and of its identity), shared by later logins.
+    const before = stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachineScaleSets/flex' });
+    const member = await mi(ids.flexMember, { identity: ids.flexUami });
+    for (let i = 0; i < 3; i++) {
+      const ok = await login({ role: 'flexclaims', jwt: member, subscription_id: SUB, resource_group_name: RG, vmss_name: 'flex' });
+      expect(ok.status, ok.text).toBe(200);
+    }
+    expect(stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachineScaleSets/flex' })).toBeLessThanOrEqual(before + 1);
+    // A uniform scale set needs no ARM in claims mode: the claim is the scale set itself.
+    await write('auth/azure/role/poolclaims', { bound_service_principal_ids: '*', bound_scale_sets: 'pool', resource_verification: 'claims' });
+    const armBefore = stack.emulator.count({ service: 'arm' });
+    const uniform = await login({ role: 'poolclaims', jwt: await mi(ids.poolInstance), subscription_id: SUB, resource_group_name: RG, vmss_name: 'pool' });
+    expect(uniform.status, uniform.text).toBe(200);
+    expect(stack.emulator.count({ service: 'arm' })).toBe(armBefore);
   });
 
   it('claims mode makes no ARM call', async () => {
@@ -503,6 +570,35 @@ describe('ARM verification and its economy', () => {
     expect(down.status).toBe(502);
     expect(errorsOf(down)).toMatch(/^entra unavailable/);
   });
+});
+
+describe('Entra discovery failures (issue 10 item 10)', () => {
+  it('a mistyped tenant costs two discovery requests per few seconds, not per login; a later success shows within seconds', async () => {
+    const tenant = randomUUID(); // unknown to Entra: discovery answers 400 AADSTS90002
+    await write('sys/auth/typo', { type: 'azure' });
+    await write('auth/typo/config', { tenant_id: tenant, resource: ARM_AUDIENCE });
+    await write('auth/typo/role/any', { bound_group_ids: 'g' });
+    const discoveries = () => stack.emulator.count({ service: 'entra', pathIncludes: `/${tenant}/` });
+    const jwt = await stack.emulator.entra.mintToken({ tenant: stack.emulator.defaultTenantId, audience: ARM_AUDIENCE, groups: ['g'] });
+    for (let i = 0; i < 5; i++) {
+      const res = await login({ role: 'any', jwt }, {}, 'typo');
+      expect(res.status).toBe(502);
+      expect(errorsOf(res)).toMatch(/^entra unavailable: .*AADSTS90002/);
+    }
+    expect(discoveries()).toBe(2); // the v1 and the v2 document, once
+
+    // The tenant becomes reachable (fixed config, or Entra back): logins pass again within seconds.
+    stack.emulator.entra.addTenant(tenant);
+    const valid = await stack.emulator.entra.mintToken({ tenant, audience: ARM_AUDIENCE, groups: ['g'] });
+    const started = Date.now();
+    let res = await login({ role: 'any', jwt: valid }, {}, 'typo');
+    while (res.status !== 200 && Date.now() - started < 20_000) {
+      await sleep(250);
+      res = await login({ role: 'any', jwt: valid }, {}, 'typo');
+    }
+    expect(res.status, res.text).toBe(200);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 40_000);
 });
 
 describe("the app's own Azure credentials, in Vault's order", () => {
@@ -557,6 +653,21 @@ describe("the app's own Azure credentials, in Vault's order", () => {
     expect(res.status, res.text).toBe(200);
     expect(fault.fired).toBe(1);
     expect(stack.emulator.count({ service: 'arm', pathIncludes: '/virtualMachines/retrying-vm' })).toBe(2);
+  });
+
+  it("facts read with one mount's credential never approve another mount's login (issue 10 item 7)", async () => {
+    const good = stack.emulator.graph.addApplication({ displayName: 'azauth-good-reader' });
+    const wrong = stack.emulator.graph.addApplication({ displayName: 'azauth-wrong-reader' });
+    await mountWith('goodreader', { client_id: good.appId, client_secret: good.password?.secretText ?? '' });
+    await mountWith('wrongreader', { client_id: wrong.appId, client_secret: 'not-the-secret' });
+    const jwt = await freshVm('shared-facts-vm');
+    const body = vmLogin(jwt, 'vm', { vm_name: 'shared-facts-vm' });
+    const cold = await login(body, {}, 'wrongreader');
+    expect(cold.status, cold.text).toBe(502);
+    expect((await login(body, {}, 'goodreader')).status).toBe(200);
+    const warm = await login(body, {}, 'wrongreader');
+    expect(warm.status, warm.text).toBe(502);
+    expect(errorsOf(warm)).toMatch(/^entra unavailable: the function app could not get an ARM access token/);
   });
 
   it("the app's own identity endpoint failing is a 502 naming Entra", async () => {

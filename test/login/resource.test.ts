@@ -56,7 +56,7 @@ class FakeReader implements ArmReader {
 
 function setup(roleOver: Partial<LoginRole>, requestOver: Partial<LoginRequest>, claimsOver: Partial<LoginClaims>) {
   const reader = new FakeReader();
-  const session: ArmSession = { endpoint: 'https://arm.test', reader: async () => reader };
+  const session: ArmSession = { endpoint: 'https://arm.test', credentialKey: 'credential-a', reader: async () => reader };
   const facts = new ArmFacts({ ttlSeconds: 60 });
   const role: LoginRole = {
     name: 'r',
@@ -140,6 +140,34 @@ describe('resource verification', () => {
     const none = setup({}, {}, { appId: APP });
     none.reader.resources.set(`vm/${SUB}/rg/web`.toLowerCase(), vmWith(['someone-else']));
     expect((await denial(none.run)).message).toBe('neither token object id nor token app id match expected identities');
+  });
+
+  it('arm: an app-id match still needs the login resource group to be bound (Vault skips the check)', async () => {
+    const { reader, run } = setup({ boundResourceGroups: ['ids'] }, {}, { appId: APP });
+    reader.resources.set(`vm/${SUB}/rg/web`.toLowerCase(), vmWith(['someone-else']));
+    reader.groupClientIds.set('ids', [APP]);
+    expect((await denial(run)).message).toBe('resource group not authorized');
+  });
+
+  it('arm: no app-id fallback for a token Entra tied to the resource (xms_az_rid): its identity was detached', async () => {
+    const { reader, run } = setup({}, {}, { appId: APP, xmsAzRid: vmId, xmsMirid: uami('u9') });
+    reader.resources.set(`vm/${SUB}/rg/web`.toLowerCase(), vmWith(['someone-else']));
+    reader.groupClientIds.set('rg', [APP]);
+    expect((await denial(run)).message).toMatch(/^token object id does not match expected identities: .*no longer attached/);
+    expect(reader.calls).toEqual(['vm web']);
+  });
+
+  it('claims: a flexible member\'s name is proven with ARM (any VM can carry it); a uniform claim is not', async () => {
+    const member = vmId.replace('/web', '/pool_0a1b2c3d');
+    const flexible = setup({ resourceVerification: 'claims', boundScaleSets: ['pool'], boundResourceGroups: [] }, { vm_name: '', vmss_name: 'pool' }, { xmsMirid: member });
+    expect((await denial(flexible.run)).message).toBe('unable to retrieve virtual machine scale set metadata: virtual machine scale set pool was not found');
+    const member2 = setup({ resourceVerification: 'claims', boundScaleSets: ['pool'], boundResourceGroups: [] }, { vm_name: '', vmss_name: 'pool' }, { xmsMirid: member });
+    member2.reader.resources.set(`vmss/${SUB}/rg/pool`.toLowerCase(), vmWith([OID]));
+    await member2.run();
+    expect(member2.reader.calls).toEqual(['vmss pool']);
+    const uniform = setup({ resourceVerification: 'claims', boundScaleSets: ['pool'], boundResourceGroups: [] }, { vm_name: '', vmss_name: 'pool' }, { xmsMirid: vmssId });
+    await uniform.run();
+    expect(uniform.reader.calls).toEqual([]);
   });
 
   it('arm: resource_id of any type uses the provider\'s first GA version', async () => {

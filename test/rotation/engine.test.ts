@@ -327,6 +327,8 @@ describe('a fault at every step, then the next run', () => {
     expect((await m.engine().tick(m.mount)).action).toBe('busy');
     const rotate = await rejection(m.engine().rotateRoot(m.mount));
     expect(rotate.status).toBe(409);
+    // It names when the stopped run's lease ends, the first moment anything acts on the rotation.
+    expect(rotate.message).toContain(`it is resumed after ${state.leaseUntil}`);
     m.clock.advance(LEASE_SECONDS + 1);
     expect((await m.engine().tick(m.mount)).action).toBe('undone');
     expect(shared.cloud.graph.passwords(m.app.id).map((p) => p.displayName)).toEqual(['initial']);

@@ -160,6 +160,23 @@ describe('rotate-root', () => {
     await expectSettled(m);
   });
 
+  it('answers 409 naming the real next attempt while a stopped run holds the lease past the swap time (issue 10 item 10)', async () => {
+    const m = await mountWithSecret();
+    expect((await rotateRoot(m.mount)).status).toBe(204);
+    // A runner took the lease to swap and died: nothing acts on the rotation until the lease expires.
+    const leaseUntil = new Date(Date.now() + 300_000);
+    const lease = (owner: string, until: string) =>
+      stack.table(TABLES.state).updateEntity({ partitionKey: encodeKey(m.mount), rowKey: 'rotation', leaseOwner: owner, leaseUntil: until }, 'Merge');
+    await lease('stopped-runner', leaseUntil.toISOString());
+    await sleep(SWAP_DELAY_MS + 100);
+    const [message] = expectErrors(await rotateRoot(m.mount), 409);
+    const named = /(\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(message ?? '')?.[1] ?? '';
+    expect(Date.parse(named), message).toBeGreaterThanOrEqual(leaseUntil.getTime() - 1000);
+    await lease('', '');
+    await settle(m.mount);
+    await expectSettled(m);
+  });
+
   it('warns about fields it ignores (rotate-root takes none)', async () => {
     const m = await mountWithSecret();
     const warnings = expectWarnings(await admin('POST', `auth/${m.mount}/rotate-root`, { body: { force: true } }));
