@@ -314,9 +314,11 @@ describe('routing and access', () => {
     expect(await storedEntity('nosuchmount')).toBeUndefined();
   });
 
-  it('answers 405 for PATCH', async () => {
+  it('answers 405 for a merge-patch PATCH and 415 for a PATCH of another content type (Vault checks that first)', async () => {
     const mount = await newMount();
-    expect((await admin('PATCH', `auth/${mount}/config`, { body: {} })).status).toBe(405);
+    expect((await admin('PATCH', `auth/${mount}/config`, { body: {}, headers: { 'Content-Type': 'application/merge-patch+json' } })).status).toBe(405);
+    const plain = await admin('PATCH', `auth/${mount}/config`, { body: {} });
+    expect(expectErrors(plain, 415)).toEqual(['PATCH requires Content-Type of application/merge-patch+json, provided application/json']);
   });
 
   it('needs an admin for every operation, and stores nothing for others', async () => {

@@ -65,13 +65,22 @@ describe('sys/health', () => {
 });
 
 describe('routes nothing serves', () => {
-  it.each(['GET', 'POST', 'PUT', 'DELETE', 'PATCH'])('answer Vault\'s 404 for %s', async (method) => {
-    const res = await stack.request(method, 'secret/data/foo', { body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+  // As in Vault, the ACL comes before routing: root learns the path does not exist, others are denied.
+  it.each(['GET', 'POST', 'PUT', 'DELETE', 'PATCH'])('answer Vault\'s 404 for %s to root', async (method) => {
+    const res = await stack.request(method, 'secret/data/foo', {
+      token: await stack.adminToken(),
+      ...(method === 'GET' || method === 'DELETE' ? {} : { body: {} }),
+      ...(method === 'PATCH' ? { headers: { 'Content-Type': 'application/merge-patch+json' } } : {}),
+    });
     expect(expectErrors(res, 404)).toEqual(['no handler for route "secret/data/foo". route entry not found.']);
   });
 
+  it('answer 403 without a token, saying nothing about the path', async () => {
+    expect(expectErrors(await stack.request('GET', 'secret/data/foo'), 403)).toEqual(['permission denied']);
+  });
+
   it('name the decoded path', async () => {
-    expect(expectErrors(await stack.request('GET', 'sys/nope%20here'), 404)).toEqual(['no handler for route "sys/nope here". route entry not found.']);
+    expect(expectErrors(await stack.request('GET', 'sys/nope%20here', { token: await stack.adminToken() }), 404)).toEqual(['no handler for route "sys/nope here". route entry not found.']);
   });
 });
 

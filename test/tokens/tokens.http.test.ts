@@ -42,8 +42,11 @@ const req = (method: string, path: string, token?: string, body?: unknown) =>
   env.stack.request(method, path, { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) });
 
 describe('lookup-self', () => {
-  it('answers GET and POST with Vault\'s keys and JSON types', async () => {
-    const role = await makeRole(env, { token_ttl: '1h', token_policies: 'App, web' });
+  it('answers GET (and POST where a policy grants update) with Vault\'s keys and JSON types', async () => {
+    const lookupByPost = `lookup-post-${Date.now()}`;
+    const policy = await req('PUT', `sys/policies/acl/${lookupByPost}`, env.admin, { policy: 'path "auth/token/lookup-self" { capabilities = ["update"] }' });
+    expect(policy.status, policy.text).toBe(204);
+    const role = await makeRole(env, { token_ttl: '1h', token_policies: `App, web, ${lookupByPost}` });
     const { token, accessor, oid } = await login(env, role);
     for (const method of ['GET', 'POST']) {
       const res = await req(method, 'auth/token/lookup-self', token);
@@ -53,7 +56,7 @@ describe('lookup-self', () => {
       expect(data).toMatchObject({
         id: token,
         accessor,
-        policies: ['app', 'default', 'web'],
+        policies: ['app', 'default', lookupByPost, 'web'],
         path: 'auth/azure/login',
         meta: { role, resource_group_name: '', subscription_id: '' },
         display_name: `azure-${oid}`,
@@ -172,7 +175,15 @@ describe('renew-self', () => {
     const { token } = await login(env, await makeRole(env));
     expectBadRequest(await req('POST', 'auth/token/renew-self', token, { increment: -5 }), /negative value '-5'/);
     expectBadRequest(await req('POST', 'auth/token/renew-self', token, { increment: 'soon' }), /invalid duration "soon"/);
-    expect((await req('GET', 'auth/token/renew-self', token)).status).toBe(405);
+    // The ACL comes first: default grants only update on renew-self, so a GET is denied; root gets 405.
+    expectPlainDenial(await req('GET', 'auth/token/renew-self', token));
+    const root = await createToken(env, { policies: ['root'] });
+    expect((await req('GET', 'auth/token/renew-self', root.token)).status).toBe(405);
+  });
+
+  it('a POST to lookup-self is an update, which the default policy does not grant', async () => {
+    const { token } = await login(env, await makeRole(env));
+    expectPlainDenial(await req('POST', 'auth/token/lookup-self', token));
   });
 
   it('a token that was not issued renewable cannot be renewed', async () => {
