@@ -75,7 +75,7 @@ describe('sys/policies/acl', () => {
   it('refuses malformed documents with Vault\'s texts', async () => {
     const bad = (policy: string) => req('PUT', `sys/policies/acl/${unique('bad')}`, env.admin, { policy });
     expect(errorsOf(await bad('path "a" {\n  capabilities = ["read"\n'))).toMatch(/^failed to parse policy: At 3:1: /);
-    expect(errorsOf(await bad('paths "a" { capabilities = ["read"] }'))).toMatch(/^failed to parse policy: .*invalid key "paths" on line 1/s);
+    expect(errorsOf(await bad('path "a" { capabilities = ["read"] }\nname = "x"\nfoo = 1\n'))).toBe('failed to parse policy: 1 error occurred:\n\t* invalid key "foo" on line 3\n\n');
     expect(errorsOf(await bad('path "a" { capabilities = ["Read"] }'))).toBe('failed to parse policy: path "a": invalid capability "Read"');
     expect(errorsOf(await bad('path "a/+*" { capabilities = ["read"] }'))).toBe('failed to parse policy: path "a/+*": invalid use of wildcards (\'+*\' is forbidden)');
     expectBadRequest(await req('PUT', `sys/policies/acl/${unique('empty')}`, env.admin, { policy: '' }), "'policy' parameter not supplied or empty");
