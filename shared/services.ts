@@ -57,7 +57,7 @@ export function buildServices(settings: Settings): Services {
   const entraVerifier = new EntraTokenVerifier({ clockSkewSeconds: settings.AZAUTH_CLOCK_SKEW });
   const roles = new RoleStore(tables);
   // Server keys (batch-token key, audit HMAC key): generated once, sealed in the state table.
-  const serverKeys = createServerKeys(() => tables.table(TABLES.state), settings.AZAUTH_ENCRYPTION_KEY);
+  const serverKeys = createServerKeys(() => tables.table(TABLES.state), settings);
   const tokenService = new TokenService({
     store: createTokenStore(() => tables.table(TABLES.tokens)),
     keys: serverKeys,
@@ -74,7 +74,7 @@ export function buildServices(settings: Settings): Services {
     warn: (message) => console.warn(`azauth: ${message}`),
   });
   const mounts = new MountStore(tables);
-  const configs = new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY);
+  const configs = new ConfigStore(tables, settings);
   const login = new LoginService({
     mounts,
     roles,

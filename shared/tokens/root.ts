@@ -19,7 +19,7 @@ export async function createRootToken(env: Readonly<Record<string, string | unde
   const tables = createTableProvider(settings);
   const service = new TokenService({
     store: createTokenStore(() => tables.table(TABLES.tokens)),
-    keys: createServerKeys(() => tables.table(TABLES.state), settings.AZAUTH_ENCRYPTION_KEY),
+    keys: createServerKeys(() => tables.table(TABLES.state), settings),
     system: { defaultTtl: settings.AZAUTH_DEFAULT_TTL, maxTtl: settings.AZAUTH_MAX_TTL },
     // A root token has no role; renewal never asks (and root tokens are not renewable anyway).
     roles: { read: async () => undefined },
