@@ -23,7 +23,8 @@ import { vaultTime } from '../kv/time';
 import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed } from '../storage/tables';
 import { conflict } from '../vault/errors';
-import { type EncryptionKey } from './secretbox';
+import { TABLES, type TableProvider } from '../storage/tables';
+import { requireEncryptionKey, type EncryptionKey, type RootKeySource } from './secretbox';
 
 /** Seals and opens with the keyring's terms. `aad` binds where a value lives (mount, key, version). */
 export interface Sealer {
@@ -248,4 +249,9 @@ function parseHead(entity: unknown): number {
   const parsed = headSchema.safeParse(entity);
   if (!parsed.success) throw new Error('the keyring head is unreadable', { cause: parsed.error });
   return parsed.data.latestTerm;
+}
+
+/** The app's keyring: terms in the state table, sealed under the root key settings (current and, during a rollover, next). */
+export function createKeyring(tables: TableProvider, rootKeys: RootKeySource): Keyring {
+  return new Keyring({ table: () => tables.table(TABLES.state), rootKey: () => requireEncryptionKey(rootKeys, 'KV secrets') });
 }

@@ -15,6 +15,8 @@ export const TABLES = {
   tokens: 'azauthtokens',
   accessors: 'azauthaccessors',
   state: 'azauthstate',
+  // KV secrets engine: one partition per key and per folder listing (shared/kv/paths.ts).
+  kv: 'azauthkv',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 
