@@ -18,7 +18,7 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import { decodeKey } from '../storage/keys';
-import { isConflict, isNotFound } from '../storage/tables';
+import { getEntityOrUndefined, isConflict, isNotFound } from '../storage/tables';
 import { listingChain, listingPartition, listingRow } from './paths';
 
 /** Pending rows older than this and found dead are removed by a listing (younger ones may belong to a write in flight). */
@@ -60,11 +60,22 @@ export class Listing {
     );
   }
 
-  /** After a key was created: every row of its chain present and unmarked, deepest first. */
+  /**
+   * After a key was created: every row of its chain present and unmarked, deepest first. The key's
+   * own row is always rewritten (to clear its mark); a folder's row is read, and written only when
+   * missing or still marked. Reading is enough: a deleter that removes the row after our read
+   * re-checks the folder after its delete, finds our key, and puts the row back.
+   */
   async confirm(segments: readonly string[]): Promise<void> {
     const client = await this.deps.table();
-    for (const { folder, child } of listingChain(segments)) {
-      await client.upsertEntity({ partitionKey: listingPartition(this.uuid, folder), rowKey: listingRow(child) }, 'Replace');
+    for (const [level, { folder, child }] of listingChain(segments).entries()) {
+      const partitionKey = listingPartition(this.uuid, folder);
+      const rowKey = listingRow(child);
+      if (level > 0) {
+        const row = await getEntityOrUndefined<{ pending?: string }>(client, partitionKey, rowKey);
+        if (row && row.pending === undefined) continue;
+      }
+      await client.upsertEntity({ partitionKey, rowKey }, 'Replace');
     }
   }
 

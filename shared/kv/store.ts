@@ -690,11 +690,12 @@ export class KvEngine {
     const segments = keySegments(key);
     const client = await this.options.table();
     const pk = keyPartition(mount.uuid, key);
-    const { config } = await this.readConfig(mount);
+    // The mount config and the key are read together: one round trip before the transaction.
+    const [{ config }, firstState] = await Promise.all([this.readConfig(mount), this.readKeyState(mount, key, kind === 'patch')]);
     let announced = false;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       if (attempt > 1) await pauseBeforeRetry(Math.min(attempt - 1, 10));
-      const state = await this.readKeyState(mount, key, kind === 'patch');
+      const state = attempt === 1 ? firstState : await this.readKeyState(mount, key, kind === 'patch');
       const stored = live(state.stored);
       if (kind === 'patch' && !stored) return { kind: 'absent' };
       const meta: Meta = stored?.meta ?? freshMeta(vaultTime(new Date(this.now())));

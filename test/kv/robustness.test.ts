@@ -65,6 +65,23 @@ describe('concurrent writers of one key', () => {
   });
 });
 
+describe('concurrent metadata and data changes of one key', () => {
+  it('loses none of them: every custom metadata entry patched in while versions are written is kept', async () => {
+    const mount = newMount();
+    const engine = kv.engine();
+    await engine.writeMetadata(mount, 'mixed', { customMetadata: { start: 'yes' }, maxVersions: 50 });
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => kv.engine().writeData(mount, 'mixed', { data: { i } })),
+      ...Array.from({ length: 10 }, (_, i) => kv.engine().patchMetadata(mount, 'mixed', { customMetadata: { [`k${i}`]: `v${i}` } })),
+      ...Array.from({ length: 3 }, (_, i) => kv.engine().deleteVersions(mount, 'mixed', [i + 1])),
+    ]);
+    const meta = await engine.readMetadata(mount, 'mixed');
+    expect(meta?.current_version).toBe(10);
+    expect(meta?.custom_metadata).toEqual({ start: 'yes', ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, `v${i}`])) });
+    expect(meta?.max_versions).toBe(50);
+  });
+});
+
 describe('value size', () => {
   it('round-trips 512 KiB of JSON', async () => {
     const mount = newMount();
