@@ -403,7 +403,7 @@ export class KvEngine {
           const end = Math.min(start + BATCH - 1, meta.current + 1);
           const last = end > meta.current;
           // Between batches the key reads as if its oldest versions had been pruned.
-          const next: Meta = last ? { ...meta, tomb: true, low: 0 } : { ...meta, low: end, oldest: Math.max(meta.oldest, end) };
+          const next: Meta = last ? { ...meta, tomb: true, low: 0, cm: undefined } : { ...meta, low: end, oldest: Math.max(meta.oldest, end) };
           const actions: TransactionAction[] = [['update', this.metaEntity(pk, next), 'Replace', { etag }]];
           for (let v = start; v < end; v++) actions.push(['delete', { partitionKey: pk, rowKey: versionRow(v) }]);
           const response = await client.submitTransaction(actions);
@@ -520,32 +520,47 @@ export class KvEngine {
     const client = await this.options.table();
     const limit = options.limit ?? 100;
     const filter = `PartitionKey ge '${keyRangeStart(mount.uuid)}' and PartitionKey lt '${keyRangeEnd(mount.uuid)}' and RowKey eq '${V1_ROW}'`;
-    const page = await firstPage(client, filter, undefined, limit);
+    // Keys only: a page of values could be many megabytes; each value is read on its own below.
+    const page = await firstPage(client, filter, ['PartitionKey', 'RowKey'], limit);
     const prefix = keyRangeStart(mount.uuid);
     let count = 0;
-    for (const entity of page.entities) {
-      const pk = entity.partitionKey ?? '';
+    for (const found of page.entities) {
+      const pk = found.partitionKey ?? '';
       const key = decodeKey(pk.slice(prefix.length));
+      const entity = await getEntityOrUndefined<Record<string, unknown>>(client, pk, V1_ROW);
+      if (!entity) continue;
       const value = await this.options.sealer.open(joinChunks(entity), v1Aad(mount.uuid, key));
       const stored = await this.readMeta(mount, key);
-      const deleteV1: TransactionAction = ['delete', { partitionKey: pk, rowKey: V1_ROW }];
-      if (stored && !stored.meta.tomb) {
-        // A v2 write reached this key during the upgrade: it is newer than the v1 value.
-        await client.submitTransaction([deleteV1]);
-      } else {
-        const now = vaultTime(new Date(this.now()));
-        const by = JSON.stringify({ actor: 'kv_upgrade', operation: 'upgrade' } satisfies Attribution);
-        const meta: Meta = { current: 1, oldest: 1, low: 1, created: now, updated: now, maxVersions: 0, casRequired: false, dva: 0, lastBy: by, tomb: false };
-        const sealed = await this.options.sealer.seal(value, versionAad(mount.uuid, key, 1));
-        await client.submitTransaction([
-          deleteV1,
-          stored ? ['update', this.metaEntity(pk, meta), 'Replace', { etag: stored.etag }] : ['create', this.metaEntity(pk, meta)],
-          ['create', this.versionEntity(pk, { ver: 1, created: now, deletion: '', destroyed: false, createdBy: by, deletedBy: '' }, sealed)],
-        ]);
+      try {
+        await this.upgradeKey(client, mount, key, pk, value, stored);
+      } catch (err) {
+        // Another upgrader (a second caller of this sweep) got to this key first.
+        if (isNotFound(err) || isConflict(err) || isPreconditionFailed(err)) continue;
+        throw err;
       }
       count += 1;
     }
     return { count, done: page.continuation === undefined && page.entities.length < limit };
+  }
+
+  /** One key of the upgrade: v1 row out, v2 metadata and version 1 in, one transaction. */
+  private async upgradeKey(client: TableClient, mount: KvMount, key: string, pk: string, value: Buffer, stored: StoredMeta | undefined): Promise<void> {
+    const deleteV1: TransactionAction = ['delete', { partitionKey: pk, rowKey: V1_ROW }];
+    if (stored && !stored.meta.tomb) {
+      // A v2 write reached this key during the upgrade: it is newer than the v1 value.
+      await client.submitTransaction([deleteV1]);
+      return;
+    }
+    const now = vaultTime(new Date(this.now()));
+    const by = JSON.stringify({ actor: 'kv_upgrade', operation: 'upgrade' } satisfies Attribution);
+    // Vault's upgrade adds version 1 with max_versions 1 in effect, so oldest_version is 1 at once.
+    const meta: Meta = { current: 1, oldest: 1, low: 1, created: now, updated: now, maxVersions: 0, casRequired: false, dva: 0, lastBy: by, tomb: false };
+    const sealed = await this.options.sealer.seal(value, versionAad(mount.uuid, key, 1));
+    await client.submitTransaction([
+      deleteV1,
+      stored ? ['update', this.metaEntity(pk, meta), 'Replace', { etag: stored.etag }] : ['create', this.metaEntity(pk, meta)],
+      ['create', this.versionEntity(pk, { ver: 1, created: now, deletion: '', destroyed: false, createdBy: by, deletedBy: '' }, sealed)],
+    ]);
   }
 
   /**
@@ -977,8 +992,10 @@ function parseAttribution(text: string): Attribution | null {
   return parsed.success ? parsed.data : null;
 }
 
-function parse<T extends z.ZodType>(schema: T, entity: unknown, what: string): z.output<T> {
-  const parsed = schema.safeParse(entity);
+function parse<T extends z.ZodType>(schema: T, entity: Readonly<Record<string, unknown>>, what: string): z.output<T> {
+  // A query with a projection returns the selected properties a row lacks as null: read them as absent.
+  const present = Object.fromEntries(Object.entries(entity).filter(([, value]) => value !== null));
+  const parsed = schema.safeParse(present);
   // An unreadable row is a bug or tampering: refuse rather than answer from a guess.
   if (!parsed.success) throw new Error(`stored ${what} row is unreadable`, { cause: parsed.error });
   return parsed.data;

@@ -191,6 +191,52 @@ describe('storage failures', () => {
 });
 
 describe('sealing at rest', () => {
+  it('does not open a value or custom metadata moved to another key, version or mount, nor a tampered one', async () => {
+    const mount = newMount();
+    const engine = kv.engine();
+    await engine.writeData(mount, 'a', { data: { s: 'of a, v1' } });
+    await engine.writeData(mount, 'a', { data: { s: 'of a, v2' } });
+    await engine.writeData(mount, 'b', { data: { s: 'of b, v1' } });
+    await engine.writeMetadata(mount, 'a', { customMetadata: { owner: 'a' } });
+    await engine.writeMetadata(mount, 'b', { customMetadata: { owner: 'b' } });
+    const client = await kv.storage.tables.table(TABLES.kv);
+    const pk = (m: KvMount, key: string): string => `${m.uuid}|k|${key}`;
+    const valueOf = async (m: KvMount, key: string, row: string): Promise<Record<string, unknown>> => {
+      const e = await client.getEntity<Record<string, unknown>>(pk(m, key), row);
+      return Object.fromEntries(Object.entries(e).filter(([k]) => /^p\d+$/.test(k) || k === 'n'));
+    };
+    const v1 = 'v9999999998';
+    const v2 = 'v9999999997';
+    const readFails = async (p: Promise<unknown>): Promise<void> => {
+      await expect(p).rejects.toThrow(/unable to authenticate|Unsupported state/);
+    };
+
+    // a's version 1 value copied into b's version 1 row: b's read refuses it.
+    await client.updateEntity({ partitionKey: pk(mount, 'b'), rowKey: v1, ...(await valueOf(mount, 'a', v1)) }, 'Merge');
+    await readFails(engine.readData(mount, 'b'));
+    // a's version 1 value copied onto a's version 2: refused too.
+    const a2 = await valueOf(mount, 'a', v2);
+    await client.updateEntity({ partitionKey: pk(mount, 'a'), rowKey: v2, ...(await valueOf(mount, 'a', v1)) }, 'Merge');
+    await readFails(engine.readData(mount, 'a'));
+    await client.updateEntity({ partitionKey: pk(mount, 'a'), rowKey: v2, ...a2 }, 'Merge');
+    expect(await engine.readData(mount, 'a')).toMatchObject({ kind: 'found', data: { data: { s: 'of a, v2' } } });
+    // The same key and version in another mount: refused.
+    const other = newMount();
+    await engine.writeData(other, 'a', { data: { s: 'x' } });
+    await engine.writeData(other, 'a', { data: { s: 'y' } });
+    await client.updateEntity({ partitionKey: pk(other, 'a'), rowKey: v2, ...a2 }, 'Merge');
+    await readFails(engine.readData(other, 'a'));
+    // b's custom metadata copied onto a: refused.
+    const bMeta = await client.getEntity<{ cm: Uint8Array }>(pk(mount, 'b'), 'm');
+    await client.updateEntity({ partitionKey: pk(mount, 'a'), rowKey: 'm', cm: bMeta.cm }, 'Merge');
+    await readFails(engine.readMetadata(mount, 'a'));
+    // One flipped bit in a value: refused.
+    const flipped = Buffer.from((a2.p0 as Uint8Array) ?? new Uint8Array());
+    flipped[40] = (flipped[40] ?? 0) ^ 1;
+    await client.updateEntity({ partitionKey: pk(mount, 'a'), rowKey: v2, p0: new Uint8Array(flipped) }, 'Merge');
+    await readFails(engine.readData(mount, 'a', 2));
+  });
+
   it('leaves no secret value and no custom metadata in clear in any table', async () => {
     const mount = newMount();
     const engine = kv.engine();
