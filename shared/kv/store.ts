@@ -720,8 +720,7 @@ export class KvEngine {
       if ('early' in step) return step.early;
       // Vault's attribution names the request's operation: create or update (from the existence check), or patch.
       const operation = kind === 'patch' ? 'patch' : stored ? 'update' : 'create';
-
-    const nowMs = this.now();
+      const nowMs = this.now();
       const created = vaultTime(new Date(nowMs));
       const added = addVersion(meta, effectiveMaxVersions(meta.maxVersions, config.maxVersions));
       const until = deletionTime(nowMs, config.dva, meta.dva);
