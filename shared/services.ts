@@ -75,7 +75,7 @@ export function buildServices(settings: Settings): Services {
   const roles = new RoleStore(tables);
   const mounts = new MountStore(tables);
   // Server keys (batch-token key, audit HMAC key): generated once, sealed in the state table.
-  const serverKeys = createServerKeys(() => tables.table(TABLES.state), settings.AZAUTH_ENCRYPTION_KEY);
+  const serverKeys = createServerKeys(() => tables.table(TABLES.state), settings);
   const tokenService = new TokenService({
     store: createTokenStore(
       () => tables.table(TABLES.tokens),
@@ -97,7 +97,7 @@ export function buildServices(settings: Settings): Services {
     admin: adminPolicyFromSettings(settings),
     warn: (message) => console.warn(`azauth: ${message}`),
   });
-  const configs = new ConfigStore(tables, settings.AZAUTH_ENCRYPTION_KEY);
+  const configs = new ConfigStore(tables, settings);
   const login = new LoginService({
     mounts,
     roles,

@@ -55,8 +55,12 @@ export const SETTINGS = {
   AzureWebJobsStorage__tableServiceUri: optionalText,
   AzureWebJobsStorage__accountName: optionalText,
   AzureWebJobsStorage__clientId: optionalText,
-  // Encryption of stored secrets (client_secret, server keys): base64 of 32 bytes.
+  // Root key: base64 of 32 bytes. Seals the keyring's data keys (which seal KV secrets), server keys,
+  // client secrets and pending rotation secrets.
   AZAUTH_ENCRYPTION_KEY: optionalText,
+  // Set only during a root-key rollover (docs/secrets.md): the next root key. While set it seals new
+  // values and the rewrap moves stored ones under it; then it becomes AZAUTH_ENCRYPTION_KEY.
+  AZAUTH_ENCRYPTION_KEY_NEXT: optionalText,
   // Who is an admin: Entra tokens from this tenant, for this audience, with one of these object ids.
   AZAUTH_ADMIN_TENANT_ID: optionalText,
   AZAUTH_ADMIN_AUDIENCE: optionalText,

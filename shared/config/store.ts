@@ -4,7 +4,7 @@
  * race, so concurrent writers (an operator and the rotation timer) never overwrite each other.
  */
 import type { TableClient } from '@azure/data-tables';
-import { EncryptionKey, requireEncryptionKey } from '../crypto/secretbox';
+import { EncryptionKey, requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
 import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
 import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { encodeKey } from '../storage/keys';
@@ -24,12 +24,12 @@ export type ConfigMutation<C> = (current: C) => MountConfig | undefined;
 export class ConfigStore {
   private readonly key: EncryptionKey | undefined;
 
-  /** `encryptionKeyBase64` is `AZAUTH_ENCRYPTION_KEY`; without it, no secret can be stored or opened. */
+  /** `encryptionKeyBase64`: the root key settings (or one key's base64); without a key, no secret can be stored or opened. */
   constructor(
     private readonly tables: TableProvider,
-    private readonly encryptionKeyBase64: string | undefined,
+    private readonly encryptionKeyBase64: RootKeySource,
   ) {
-    this.key = encryptionKeyBase64 ? EncryptionKey.fromBase64(encryptionKeyBase64) : undefined;
+    this.key = EncryptionKey.fromSource(encryptionKeyBase64);
   }
 
   async get(mount: string): Promise<StoredConfig | undefined> {
@@ -124,7 +124,7 @@ export class ConfigStore {
   }
 }
 
-/** Binds a sealed secret to its mount and field, so a ciphertext copied elsewhere fails to open. */
-function secretContext(mount: string): string {
+/** Binds a sealed secret to its mount and field, so a ciphertext copied elsewhere fails to open (also used by the root-key rewrap). */
+export function secretContext(mount: string): string {
   return `azauth:config:${mount}:client_secret`;
 }

@@ -628,7 +628,7 @@ export function secretDigest(secret: string): string {
 }
 
 /** Binds the sealed new secret to its mount and purpose (the config seals under its own context). */
-function newSecretContext(mount: string): string {
+export function newSecretContext(mount: string): string {
   return `azauth:rotation:${mount}:new_client_secret`;
 }
 

@@ -30,7 +30,7 @@ export interface RotationService {
 export interface RotationServiceDeps {
   readonly settings: Pick<
     Settings,
-    'AZAUTH_ENCRYPTION_KEY' | 'AZAUTH_ROTATION_SWAP_DELAY' | 'AZURE_TENANT_ID' | 'AZURE_ENVIRONMENT' | 'AZURE_AUTHORITY_HOST' | 'AZAUTH_ARM_ENDPOINT' | 'AZAUTH_GRAPH_ENDPOINT'
+    'AZAUTH_ENCRYPTION_KEY' | 'AZAUTH_ENCRYPTION_KEY_NEXT' | 'AZAUTH_ROTATION_SWAP_DELAY' | 'AZURE_TENANT_ID' | 'AZURE_ENVIRONMENT' | 'AZURE_AUTHORITY_HOST' | 'AZAUTH_ARM_ENDPOINT' | 'AZAUTH_GRAPH_ENDPOINT'
   >;
   readonly tables: TableProvider;
   readonly configs: RotationConfigAccess;
@@ -52,7 +52,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       retry: deps.retry ?? DEFAULT_RETRY,
       sleep: deps.sleep ?? realSleep,
     }),
-    secretBox: () => requireEncryptionKey(deps.settings.AZAUTH_ENCRYPTION_KEY, 'a rotated client_secret'),
+    secretBox: () => requireEncryptionKey(deps.settings, 'a rotated client_secret'),
     fallback: { tenantId: deps.settings.AZURE_TENANT_ID, environment: deps.settings.AZURE_ENVIRONMENT },
     swapDelaySeconds: deps.settings.AZAUTH_ROTATION_SWAP_DELAY,
     ...(deps.log ? { log: deps.log } : {}),

@@ -23,6 +23,8 @@ export const TABLES = {
   /** The token tree's index: partition = parent accessor, row = child accessor. */
   tokenChildren: 'azauthtokenchildren',
   state: 'azauthstate',
+  // KV secrets engine: one partition per key and per folder listing (shared/kv/paths.ts).
+  kv: 'azauthkv',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 

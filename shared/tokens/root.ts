@@ -26,7 +26,7 @@ export async function createRootToken(env: Readonly<Record<string, string | unde
       () => tables.table(TABLES.tokenChildren),
     ),
     mounts,
-    keys: createServerKeys(() => tables.table(TABLES.state), settings.AZAUTH_ENCRYPTION_KEY),
+    keys: createServerKeys(() => tables.table(TABLES.state), settings),
     system: { defaultTtl: settings.AZAUTH_DEFAULT_TTL, maxTtl: settings.AZAUTH_MAX_TTL },
     // A root token has no role; renewal never asks (and root tokens are not renewable anyway).
     roles: { read: async () => undefined },

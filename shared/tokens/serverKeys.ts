@@ -10,12 +10,18 @@
 import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { requireEncryptionKey } from '../crypto/secretbox';
+import { requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
 import { getEntityOrUndefined, isConflict } from '../storage/tables';
 
 export type ServerKeyName = 'batch-token' | 'audit-hmac';
 
-const PARTITION = 'server-keys';
+export const SERVER_KEYS_PARTITION = 'server-keys';
+const PARTITION = SERVER_KEYS_PARTITION;
+
+/** Binds a sealed server key to its name (also used by the root-key rewrap). */
+export function serverKeyContext(name: string): string {
+  return `server-key:${name}`;
+}
 const KEY_BYTES = 32;
 const storedKey = z.object({ sealed: z.string().min(1) });
 
@@ -25,13 +31,13 @@ export interface ServerKeys {
   peek(name: ServerKeyName): Buffer | undefined;
 }
 
-export function createServerKeys(stateTable: () => Promise<TableClient>, encryptionKeyBase64: string | undefined): ServerKeys {
+export function createServerKeys(stateTable: () => Promise<TableClient>, encryptionKeyBase64: RootKeySource): ServerKeys {
   const loading = new Map<ServerKeyName, Promise<Buffer>>();
   const loaded = new Map<ServerKeyName, Buffer>();
 
   const load = async (name: ServerKeyName): Promise<Buffer> => {
     const box = requireEncryptionKey(encryptionKeyBase64, `server key "${name}"`);
-    const context = `server-key:${name}`;
+    const context = serverKeyContext(name);
     const table = await stateTable();
     const open = (entity: unknown): Buffer => {
       const parsed = storedKey.safeParse(entity);

@@ -47,6 +47,7 @@ const PLATFORM_SETTINGS: Readonly<Record<string, string>> = {
 
 /** Settings the app reads that main.bicep deliberately leaves unset in Azure, with the reason. */
 const NOT_SET_IN_AZURE: Readonly<Partial<Record<SettingName, string>>> = {
+  AZAUTH_ENCRYPTION_KEY_NEXT: 'set by the operator only while a root-key rollover is in progress (docs/secrets.md), then removed',
   AzureWebJobsStorage:
     'a connection string carries an account key; the account has shared keys disabled, so storage is reached through the identity-based AzureWebJobsStorage__* settings',
 };
