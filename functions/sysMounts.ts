@@ -23,6 +23,8 @@ import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { PathDefinition, VaultRequest } from '../shared/vault/types';
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+/** How long a tune moves v1 data to v2 itself before leaving the rest to the mountCleanup timer. */
+const UPGRADE_BUDGET_MS = 20_000;
 
 /** The built-in `sys/` mount Vault lists beside the engines. */
 function systemMount(): Record<string, unknown> {
@@ -153,13 +155,16 @@ export const sysMountsTunePath: PathDefinition = {
             description: has('description') ? (values.description ?? '') : mount.description,
             tuning: applyTuning(mount.tuning, values, systemTtls()),
             options: options.options,
+            // From this write on, the mount answers "Upgrading…" until its data is version 2.
+            upgrading: mount.upgrading || options.upgradeToV2,
           };
         });
         if (!tuned) throw badRequest(`tune of path "${path}/" failed: no mount entry found`);
         req.audit.note({ mount: path });
         if (upgrade) {
-          await appServices().secrets.upgradeToV2(tuned);
           req.warn('Upgrading mount from version 1 to version 2. This mount will be unavailable for a brief period and will resume service shortly.');
+          // Within this request as far as its budget goes; the mountCleanup timer finishes the rest.
+          await appServices().secrets.continueUpgrade(tuned, UPGRADE_BUDGET_MS);
         }
         return undefined;
       },

@@ -12,7 +12,9 @@ import { EntraTokenVerifier } from './entra/verify';
 import { ConfigStore } from './config/store';
 import type { DisableMountDeps } from './mounts/disable';
 import { MountStore } from './mounts/store';
-import type { Mount } from './mounts/types';
+import { kvSecretsEngine, type SecretsEngine } from './mounts/secrets-engine';
+import { createKeyring, type Keyring } from './crypto/keyring';
+import { createKvEngine, type KvEngine } from './kv/store';
 import { RoleStore } from './roles/store';
 import { createTableProvider, TABLES, type TableProvider } from './storage/tables';
 import { createAuditSink, type AuditSink } from './audit/sink';
@@ -38,7 +40,11 @@ export interface Services {
   readonly configs: ConfigStore;
   /** Per-mount roles (`auth/<mount>/role/<name>`). */
   readonly roles: RoleStore;
-  /** The secrets engine behind `kv` mounts: purging a disabled mount, upgrading v1 to v2. */
+  /** Data keys (terms) sealed under the root key: `sys/rotate`, `sys/key-status`, and the KV engine's sealer. */
+  readonly keyring: Keyring;
+  /** The KV secrets engine (versions 1 and 2) behind `kv` mounts. */
+  readonly kv: KvEngine;
+  /** What the mount table needs of it: purging a disabled mount, finishing a v1 → v2 upgrade. */
   readonly secrets: SecretsEngine;
   /** What disabling a mount needs (`sys/auth`, `sys/mounts`, the `mounts` cleanup timer). */
   readonly disable: DisableMountDeps;
@@ -52,14 +58,6 @@ export interface Services {
   readonly login: LoginService;
   /** Root credential rotation (`auth/<mount>/rotate-root`, the `rotation` timer, and its clean-up when a mount is disabled). */
   readonly rotation: RotationService;
-}
-
-/** What the mount table needs of the secrets engine. */
-export interface SecretsEngine {
-  /** Deletes every secret of a mount (paged, resumable, idempotent). */
-  purgeMount(mount: Mount): Promise<void>;
-  /** Moves a KV version 1 mount's data to version 2 (tune `options.version=2`). */
-  upgradeToV2(mount: Mount): Promise<void>;
 }
 
 let current: Services | undefined;
@@ -113,21 +111,18 @@ export function buildServices(settings: Settings): Services {
     azureMounts: async () => (await mounts.list('auth')).filter((mount) => mount.type === 'azure').map((mount) => mount.path),
     log: (message) => console.warn(`azauth: ${message}`),
   });
-  // Replaced by the KV engine when it lands on this branch.
-  const secrets: SecretsEngine = {
-    purgeMount: async (mount) => {
-      throw new Error(`no secrets engine is available to purge ${mount.path}/`);
-    },
-    upgradeToV2: async (mount) => {
-      throw new Error(`no secrets engine is available to upgrade ${mount.path}/`);
-    },
-  };
+  // Data keys of the secrets engines, sealed under the root key (AZAUTH_ENCRYPTION_KEY[_NEXT]).
+  const keyring = createKeyring(tables, settings);
+  const kv = createKvEngine(tables, keyring);
+  const secrets = kvSecretsEngine(kv, mounts);
   return {
     settings,
     tables,
     mounts,
     policies,
     access,
+    keyring,
+    kv,
     secrets,
     configs,
     roles,

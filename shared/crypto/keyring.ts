@@ -13,7 +13,7 @@
  * more than a second old, so a new term reaches every instance within about a second; a sealed value
  * naming a term the cache lacks makes it load that term at once.
  *
- * Rolling the root key only rewraps the `term-*` rows (shared/crypto/rootSealed.ts): data sealed
+ * Rolling the root key only rewraps the `term-*` rows (shared/system/root-keys.ts): data sealed
  * under a term is never touched by a root-key change.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';

@@ -5,7 +5,7 @@
  *
  * Root-key rollover: `AZAUTH_ENCRYPTION_KEY_NEXT` may be configured beside `AZAUTH_ENCRYPTION_KEY`.
  * While it is, new values are sealed under the next key and values under either key open; the
- * rewrap (shared/crypto/rootSealed.ts) re-seals every stored value under the next key, after which
+ * rewrap (shared/system/root-keys.ts) re-seals every stored value under the next key, after which
  * the operator makes it the current key and removes the old one. The sealed format carries no key
  * id: GCM's tag tells the keys apart (a wrong key fails authentication), so values written by the
  * code before rollover existed, and values written now, have one format that every version opens.

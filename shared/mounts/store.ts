@@ -172,6 +172,19 @@ export class MountStore {
     return mounts.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
+  /** Secret mounts whose v1 → v2 upgrade began but did not finish (for the cleanup timer). */
+  async upgrading(): Promise<Mount[]> {
+    const client = await this.ready();
+    const mounts: Mount[] = [];
+    for await (const entity of client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: `PartitionKey eq '${PARTITIONS.secret}' and upgrading eq true` },
+    })) {
+      const mount = toMount(entity);
+      if (mount.state === 'active') mounts.push(mount);
+    }
+    return mounts;
+  }
+
   /** Mounts whose disable began but did not finish, in both tables (for the cleanup timer). */
   async disabling(): Promise<Mount[]> {
     const client = await this.ready();
@@ -351,6 +364,7 @@ function newMount(table: MountTable, path: string, input: EnableMountInput): Mou
     tuning: { ...DEFAULT_TUNING, ...input.tuning },
     state: 'active',
     disablingSince: '',
+    upgrading: false,
     createdAt: new Date().toISOString(),
   };
 }
@@ -371,6 +385,7 @@ function toColumns(mount: Mount): Record<string, string | boolean> {
     tuning: JSON.stringify(mount.tuning),
     state: mount.state,
     disablingSince: mount.disablingSince,
+    upgrading: mount.upgrading,
     createdAt: mount.createdAt,
   };
 }

@@ -61,6 +61,11 @@ export interface Mount {
   readonly state: MountState;
   /** When the disable began (RFC 3339); "" while active. */
   readonly disablingSince: string;
+  /**
+   * A KV mount tuned from version 1 to 2 whose data is still being moved: until it is done, every
+   * request to the mount answers Vault's 400 "Upgrading from non-versioned to versioned data".
+   */
+  readonly upgrading: boolean;
   /** RFC 3339 time the mount was enabled. */
   readonly createdAt: string;
 }
@@ -148,5 +153,6 @@ export const mountEntitySchema = z.object({
   tuning: jsonColumn(tuningSchema, {}),
   state: z.enum(['active', 'disabling']).default('active'),
   disablingSince: z.string().default(''),
+  upgrading: z.boolean().default(false),
   createdAt: z.string(),
 });

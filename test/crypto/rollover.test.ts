@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../shared/config/store';
 import { newMountConfig } from '../../shared/config/types';
 import { Keyring } from '../../shared/crypto/keyring';
-import { rewrapRootSealed, rootKeyStatus, type RewrapPage } from '../../shared/crypto/rootSealed';
+import { rewrapRootSealed, rootKeyStatus, type RewrapPage } from '../../shared/system/root-keys';
 import { EncryptionKey, type RootKeySettings } from '../../shared/crypto/secretbox';
 import { newSecretContext } from '../../shared/rotation/engine';
 import { TableRotationStateStore, rotationStateSchema } from '../../shared/rotation/state';

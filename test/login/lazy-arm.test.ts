@@ -51,6 +51,7 @@ function service(roles: Record<string, Role>): LoginService {
     tuning: DEFAULT_TUNING,
     state: 'active',
     disablingSince: '',
+    upgrading: false,
     createdAt: '',
   };
   const deps: LoginDependencies = {

@@ -30,6 +30,7 @@ const kvMount = (options: Record<string, string> | null): Mount => ({
   tuning: DEFAULT_TUNING,
   state: 'active',
   disablingSince: '',
+  upgrading: false,
   createdAt: '',
 });
 

@@ -1,5 +1,6 @@
 /**
- * Root-key rollover: every value sealed directly under the root key, where it is stored, and the
+ * Root-key rollover (here, above the engines, because it knows where each of them keeps a root-sealed
+ * value): every value sealed directly under the root key, where it is stored, and the
  * two operations over all of them: `rewrapRootSealed` (re-seal each under the sealing key, paged,
  * resumable, idempotent) and `rootKeyStatus` (how many values each configured key still opens: the
  * old key may be retired once it opens none).
@@ -22,8 +23,8 @@ import { decodeKey } from '../storage/keys';
 import { TABLES, getEntityOrUndefined, isNotFound, isPreconditionFailed, type TableName, type TableProvider } from '../storage/tables';
 import { SERVER_KEYS_PARTITION, serverKeyContext } from '../tokens/serverKeys';
 import { badRequest } from '../vault/errors';
-import { KEYRING_PARTITION, termContext, termOfRowKey } from './keyring';
-import type { EncryptionKey, RootKeySetting } from './secretbox';
+import { KEYRING_PARTITION, termContext, termOfRowKey } from '../crypto/keyring';
+import type { EncryptionKey, RootKeySetting } from '../crypto/secretbox';
 
 /** One kind of root-sealed value: which rows hold it, in which property, under which context. */
 export interface RootSealedField {
