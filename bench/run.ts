@@ -23,7 +23,10 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { TableClient } from '@azure/data-tables';
 import { SignJWT, importSPKI, jwtVerify } from 'jose';
+import { benchAccess } from './access';
+import { benchAcl } from './acl';
 import { benchHost, type BenchRow } from './host';
+import { KV_CONCURRENCIES, benchSecrets } from './secrets';
 import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
 
 const CONCURRENCIES = [1, 16, 64] as const;
@@ -205,6 +208,12 @@ async function main(): Promise<void> {
   const hostRows = (await benchHost()).rows;
   log('token benchmark…');
   const tokenRows = await tokensBench();
+  log('ACL decision micro-benchmark…');
+  const aclRows = (await benchAcl()).rows;
+  log('enforcement benchmark…');
+  const access = await benchAccess();
+  log('KV secrets benchmark…');
+  const secrets = await benchSecrets();
 
   const serviceAt = (c: number): CaseRow | undefined => rows.find((r) => r.name.startsWith('service token (') && r.concurrency === c);
   const batch16 = rows.find((r) => r.name.startsWith('batch') && r.concurrency === 16);
@@ -267,12 +276,36 @@ async function main(): Promise<void> {
     lines.push(`| p99 ≤ 25 ms at c16: ${r.name} | ${fmt(r.result.p99, 1)} ms | ${r.result.p99 <= 25 ? 'yes' : 'no'} |`);
   }
   lines.push(`| ≤ 2 ARM requests per TTL for one VM under load | ${fmt(armPerTtl, 2)} | ${armPerTtl <= 2 ? 'yes' : 'no'} |`);
+  // Issue 11: enforcement may cost at most 10% of either rate.
+  lines.push(`| enforcement costs ≤ 10% of lookup-self at c16 (enforced / ACL skipped ≥ 90%) | ${fmt(access.ratios.lookup * 100)}% | ${access.ratios.lookup >= 0.9 ? 'yes' : 'no'} |`);
+  lines.push(`| enforcement costs ≤ 10% of service-token logins at c16 | ${fmt(access.ratios.login * 100)}% | ${access.ratios.login >= 0.9 ? 'yes' : 'no'} |`);
+  const aclMedian = aclRows.find((row) => row.name.endsWith(': median'))?.value ?? Number.NaN;
+  const aclP99 = aclRows.find((row) => row.name === 'ACL decision: p99')?.value ?? Number.NaN;
+  lines.push(`| ACL decision for 20 policies × 20 rules: median and p99 reported (no bound set) | ${fmt(aclMedian, 2)} µs / ${fmt(aclP99, 2)} µs | reported |`);
+  // Issue 12: KV reads and writes beside lookup-self in the same run.
+  const kvRead16 = secrets.at('read', 16);
+  const kvWrite16 = secrets.at('write', 16);
+  const kvLookup16 = secrets.at('lookup', 16);
+  const readRatio = (kvRead16?.perSecond ?? Number.NaN) / (kvLookup16?.perSecond ?? Number.NaN);
+  const writeRatio = (kvWrite16?.perSecond ?? Number.NaN) / (kvLookup16?.perSecond ?? Number.NaN);
+  lines.push(`| KV v2 reads at c16 ≥ 70% of lookup-self | ${fmt(kvRead16?.perSecond ?? Number.NaN)} / ${fmt(kvLookup16?.perSecond ?? Number.NaN)} = ${fmt(readRatio * 100)}% | ${readRatio >= 0.7 ? 'yes' : 'no'} |`);
+  lines.push(`| KV v2 writes at c16 ≥ 50% of lookup-self | ${fmt(kvWrite16?.perSecond ?? Number.NaN)} / ${fmt(kvLookup16?.perSecond ?? Number.NaN)} = ${fmt(writeRatio * 100)}% | ${writeRatio >= 0.5 ? 'yes' : 'no'} |`);
+  lines.push(`| KV v2 read p99 ≤ 30 ms at c16 | ${fmt(kvRead16?.p99 ?? Number.NaN, 1)} ms | ${(kvRead16?.p99 ?? Number.POSITIVE_INFINITY) <= 30 ? 'yes' : 'no'} |`);
+  lines.push(
+    `| listing a folder of 10,000 keys: time to the first page and to the whole list reported | first page ${fmt(secrets.listing.firstPageMs, 1)} ms, whole ${fmt(secrets.listing.wholeMs, 1)} ms (HTTP LIST ${fmt(secrets.listing.httpMs, 1)} ms) | reported |`,
+  );
   lines.push('', '## Local Functions host (bench/host.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
   for (const r of hostRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
   if (tokenRows) {
     lines.push('', '## Token service (bench/tokens.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
     for (const r of tokenRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
   }
+  lines.push('', '## ACL decision (bench/acl.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
+  for (const r of aclRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
+  lines.push('', '## What enforcement costs (bench/access.ts)', '', 'Two hosts on one Azurite, measured in alternating rounds: the app as built, and the same app with', 'the bench-only preload bench/no-acl.ts (every policy set resolves to the root ACL: no policy cache, no decision).', '', '| benchmark | value | unit |', '|---|---:|---|');
+  for (const r of access.rows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
+  lines.push('', `## KV secrets (bench/secrets.ts), concurrencies ${KV_CONCURRENCIES.join(', ')}`, '', '| benchmark | value | unit |', '|---|---:|---|');
+  for (const r of secrets.rows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
   lines.push('', `Whole run: ${fmt((performance.now() - startedAt) / 1000, 0)} s.`, '');
   const text = lines.join('\n');
   writeFileSync(path.join(root, 'bench', 'results.md'), text);

@@ -1,0 +1,126 @@
+/**
+ * What enforcement costs (issue 11 "Speed"): `lookup-self` and service-token logins at c16 through
+ * two hosts on one Azurite in one run — the app as built, and the same app with the bench-only
+ * preload `bench/no-acl.ts`, which resolves every policy set to the root ACL (no policy cache, no ACL
+ * decision) — measured in alternating rounds so both see the machine in the same state. Logins are
+ * an unauthenticated path, so they should not move; lookup-self is a token check plus the decision.
+ *
+ * `bench/run.ts` calls `benchAccess()`; `node dist/bench/access.js` runs it alone.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { drive, pooled, send, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const CONCURRENCY = 16;
+const WARMUP_MS = 700;
+const CASE_MS = 3000;
+const RUNS = 2;
+const RESOURCE = 'https://management.azure.com/';
+
+interface Prepared {
+  readonly stack: AppStack;
+  readonly tokens: string[];
+  readonly loginBody: string;
+}
+
+/** A configured azure mount, a role whose tokens carry 5 policies of 20 rules, and 16 login tokens. */
+async function prepare(stack: AppStack): Promise<Prepared> {
+  const { emulator, admin } = stack;
+  const tenant = emulator.defaultTenantId;
+  const workload = randomUUID();
+  await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: RESOURCE });
+  const policies: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const name = `bench-${i}`;
+    const blocks = Array.from({ length: 20 }, (_, j) => `path "kv/data/team-${i}/app-${j}/*" { capabilities = ["read", "list"] }`);
+    await vaultWrite(stack, admin, `sys/policies/acl/${name}`, { policy: blocks.join('\n') });
+    policies.push(name);
+  }
+  await vaultWrite(stack, admin, 'auth/azure/role/bench', { bound_service_principal_ids: [workload], token_policies: policies, token_ttl: '1h' });
+  const jwt = await emulator.entra.mintToken({ tenant, audience: RESOURCE, oid: workload });
+  const tokens: string[] = [];
+  for (let i = 0; i < CONCURRENCY; i++) {
+    const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role: 'bench', jwt })) as { auth: { client_token: string } };
+    tokens.push(answer.auth.client_token);
+  }
+  return { stack, tokens, loginBody: JSON.stringify({ role: 'bench', jwt }) };
+}
+
+async function measure(once: (agent: http.Agent, worker: number) => Promise<boolean>): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    await drive(CONCURRENCY, WARMUP_MS, (worker) => once(agent, worker));
+    return await drive(CONCURRENCY, CASE_MS, (worker) => once(agent, worker));
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function lookupSelf(p: Prepared): Promise<LoadResult> {
+  const url = new URL(`${p.stack.host.url}/v1/auth/token/lookup-self`);
+  return measure(async (agent, i) => (await send(agent, url, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200);
+}
+
+async function logins(p: Prepared): Promise<LoadResult> {
+  const url = new URL(`${p.stack.host.url}/v1/auth/azure/login`);
+  return measure(async (agent) => (await send(agent, url, 'PUT', {}, p.loginBody)) === 200);
+}
+
+export async function benchAccess(): Promise<{ rows: BenchRow[]; ratios: { lookup: number; login: number } }> {
+  const preload = path.join(__dirname, 'no-acl.js');
+  const enforced = await startAppStack();
+  let bare: AppStack | undefined;
+  try {
+    bare = await startAppStack({ hostNodeOptions: `--require ${preload}` });
+    const withAcl = await prepare(enforced);
+    const withoutAcl = await prepare(bare);
+    const runs = { lookupOn: [] as LoadResult[], lookupOff: [] as LoadResult[], loginOn: [] as LoadResult[], loginOff: [] as LoadResult[] };
+    for (let round = 0; round < RUNS; round++) {
+      runs.lookupOn.push(await lookupSelf(withAcl));
+      runs.lookupOff.push(await lookupSelf(withoutAcl));
+      runs.loginOn.push(await logins(withAcl));
+      runs.loginOff.push(await logins(withoutAcl));
+    }
+    const r = (value: number, digits = 0) => Number(value.toFixed(digits));
+    const list = (results: readonly LoadResult[]) => results.map((x) => r(x.perSecond)).join(' / ');
+    const lookupOn = pooled(runs.lookupOn);
+    const lookupOff = pooled(runs.lookupOff);
+    const loginOn = pooled(runs.loginOn);
+    const loginOff = pooled(runs.loginOff);
+    const ratios = { lookup: lookupOn.perSecond / lookupOff.perSecond, login: loginOn.perSecond / loginOff.perSecond };
+    return {
+      ratios,
+      rows: [
+        { name: `lookup-self c${CONCURRENCY}, enforced (5 policies × 20 rules + default)`, value: r(lookupOn.perSecond), unit: `req/s (runs ${list(runs.lookupOn)}), p50 ${r(lookupOn.p50, 1)} ms, p99 ${r(lookupOn.p99, 1)} ms` },
+        { name: `lookup-self c${CONCURRENCY}, policy cache and ACL decision skipped (bench/no-acl.ts)`, value: r(lookupOff.perSecond), unit: `req/s (runs ${list(runs.lookupOff)}), p50 ${r(lookupOff.p50, 1)} ms, p99 ${r(lookupOff.p99, 1)} ms` },
+        { name: `service-token login c${CONCURRENCY}, enforced`, value: r(loginOn.perSecond), unit: `logins/s (runs ${list(runs.loginOn)})` },
+        { name: `service-token login c${CONCURRENCY}, ACL skipped`, value: r(loginOff.perSecond), unit: `logins/s (runs ${list(runs.loginOff)})` },
+        { name: 'lookup-self enforced / skipped (target ≥ 90%)', value: r(ratios.lookup * 100), unit: '%' },
+        { name: 'login enforced / skipped (target ≥ 90%)', value: r(ratios.login * 100), unit: '%' },
+      ],
+    };
+  } finally {
+    await bare?.stop();
+    await enforced.stop();
+  }
+}
+
+if (require.main === module) {
+  benchAccess().then(
+    ({ rows }) => {
+      for (const row of rows) process.stdout.write(`${row.name}: ${row.value} ${row.unit}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
