@@ -1,7 +1,8 @@
 /**
- * Dev-mode extension: seeds the emulated demo subscription with a VM and a scale set, and prints a
- * one-line login for the demo VM that asks the VM's own (emulated) IMDS for its managed-identity
- * token, exactly as a workload on an Azure VM does.
+ * Dev-mode extension: seeds the emulated demo subscription with a VM and a scale set, and prints the
+ * workload's side of the workflow: the demo VM asks its own (emulated) IMDS for its managed-identity
+ * token, exactly as a workload on an Azure VM does, logs in with it, reads its secret, and is denied
+ * the neighbouring path.
  */
 import type { DevModeContext, DevModeExtension } from './devmode-extensions';
 
@@ -33,15 +34,27 @@ export const demoLogin: DevModeExtension = async (ctx: DevModeContext) => {
   const login =
     `${DEMO_LOGIN_PREFIX} "${tokenUrl}" | sed -E 's/.*"access_token":"([^"]+)".*/\\1/'); ` +
     `curl -s -X PUT -d "${body}" "$VAULT_ADDR/v1/auth/azure/login"`;
+  const keepToken = `VM_TOKEN=$(${login.slice(login.indexOf('curl -s -X PUT'))} | sed -E 's/.*"client_token":"([^"]+)".*/\\1/')`;
   return [
     `Demo workloads in subscription ${ctx.demoSubscriptionId}, resource group ${DEMO_RESOURCE_GROUP}:`,
     `  VM ${DEMO_VM} (system-assigned identity ${vm.principalId ?? ''}), its IMDS at ${imds}`,
     `  uniform scale set ${DEMO_SCALE_SET} with instances ${scaleSet.instances.map((i) => i.name).join(', ')}`,
     '',
-    'Once the mount and the role are configured (above), log the demo VM in with its IMDS token:',
+    '4. On the demo VM: its IMDS token logs it in; the answer\'s auth.client_token is its Vault token (role demo:',
+    '   bound to the subscription, proven through ARM).',
     '',
     `    ${login}`,
     '',
-    "The answer's auth.client_token is the VM's Vault token (role demo: bound to the subscription, proven through ARM).",
+    '   Keep the token for the next steps:',
+    '',
+    `    ${keepToken}`,
+    '',
+    '5. The VM reads its secret:',
+    '',
+    '    curl -s -H "X-Vault-Token: $VM_TOKEN" "$VAULT_ADDR/v1/secret/data/app/db"',
+    '',
+    '6. and nothing else: the neighbouring path is denied (403 permission denied).',
+    '',
+    '    curl -s -H "X-Vault-Token: $VM_TOKEN" "$VAULT_ADDR/v1/secret/data/billing/db"',
   ];
 };

@@ -2,7 +2,8 @@
  * Dev mode (`npm start`), the counterpart of `vault server -dev`: starts the local cloud emulator,
  * the local Functions host with embedded in-memory Azurite, and an admin tenant and principal, then
  * prints VAULT_ADDR, two admin credentials (an Entra access token and, as Vault's dev server does, a
- * root token) and ready-to-paste commands. Everything is in memory and gone on exit.
+ * root token), mounts `secret/` as KV version 2, and prints the whole workflow of a workload as
+ * ready-to-paste commands. Everything is in memory and gone on exit.
  * Settings: PORT (default 8200, Vault's port), AZAUTH_DEV_QUIET=1 to hide host logs.
  */
 import path from 'node:path';
@@ -18,6 +19,10 @@ const ADMIN_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 export const DEMO_SUBSCRIPTION_ID = '3f9c1a2b-5d4e-4f60-8a7b-9c0d1e2f3a4b';
 const DEMO_RESOURCE = 'https://management.azure.com/';
 const DEMO_ROLE = 'demo';
+/** The policy the demo role carries, and the secret it may read (as `vault server -dev`'s `secret/`). */
+export const DEMO_POLICY = 'app';
+export const DEMO_POLICY_TEXT = 'path "secret/data/app/*" { capabilities = ["read"] }';
+export const DEMO_SECRET_PATH = 'secret/data/app/db';
 
 function parsePort(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return DEFAULT_PORT;
@@ -31,7 +36,9 @@ const sq = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 export function instructions(ctx: DevModeContext, emulator: Pick<CloudEmulator, 'url' | 'caCertPath'>): string[] {
   const config = JSON.stringify({ tenant_id: ctx.demoTenantId, resource: ctx.demoResource });
-  const role = JSON.stringify({ bound_subscription_ids: [ctx.demoSubscriptionId], token_policies: ['default'], token_ttl: '1h' });
+  const role = JSON.stringify({ bound_subscription_ids: [ctx.demoSubscriptionId], token_policies: [DEMO_POLICY], token_ttl: '1h' });
+  const policy = JSON.stringify({ policy: DEMO_POLICY_TEXT });
+  const secret = JSON.stringify({ data: { password: 'correct-horse-battery-staple' } });
   // Double quotes only inside, so the single-quoted shell argument needs no escapes.
   const nodeVault = [
     'const vault = require("node-vault")({ endpoint: process.env.VAULT_ADDR, token: process.env.VAULT_TOKEN, noCustomHTTPVerbs: true });',
@@ -61,25 +68,47 @@ export function instructions(ctx: DevModeContext, emulator: Pick<CloudEmulator, 
     '',
     '    curl -s "$VAULT_ADDR/v1/sys/health"',
     '',
-    `Configure the azure mount for the demo tenant (${ctx.demoTenantId}) and create a role, with curl:`,
+    'A KV version 2 secrets engine is mounted at secret/, as in `vault server -dev`. The workflow of a workload',
+    'on Azure, step by step (each line runs as printed):',
+    '',
+    `1. A least-privilege policy "${DEMO_POLICY}": read secret/data/app/*, nothing else.`,
+    '',
+    `    curl -s -X PUT -H "X-Vault-Token: $VAULT_TOKEN" -d ${sq(policy)} "$VAULT_ADDR/v1/sys/policies/acl/${DEMO_POLICY}"`,
+    '',
+    '2. A secret for the application:',
+    '',
+    `    curl -s -X POST -H "X-Vault-Token: $VAULT_TOKEN" -d ${sq(secret)} "$VAULT_ADDR/v1/${DEMO_SECRET_PATH}"`,
+    '',
+    `3. The azure mount for the demo tenant (${ctx.demoTenantId}) and a role for the demo VM carrying that policy:`,
     '',
     `    curl -s -X POST -H "X-Vault-Token: $VAULT_TOKEN" -d ${sq(config)} "$VAULT_ADDR/v1/auth/azure/config"`,
     `    curl -s -X POST -H "X-Vault-Token: $VAULT_TOKEN" -d ${sq(role)} "$VAULT_ADDR/v1/auth/azure/role/${ctx.demoRole}"`,
     `    curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/auth/azure/role/${ctx.demoRole}"`,
     '    curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/auth/azure/role?list=true"',
     '',
-    'or with node-vault (from this repository; noCustomHTTPVerbs because Node servers cannot receive LIST):',
+    '   or step 3 with node-vault (from this repository; noCustomHTTPVerbs because Node servers cannot receive LIST):',
     '',
     `    node -e ${sq(nodeVault)}`,
     '',
-    'or with the Vault CLI, if you have it:',
+    '   or steps 1 to 3 with the Vault CLI, if you have it:',
     '',
+    `    echo ${sq(DEMO_POLICY_TEXT)} | vault policy write ${DEMO_POLICY} -`,
+    '    vault kv put secret/app/db password=correct-horse-battery-staple',
     `    vault write auth/azure/config tenant_id=${ctx.demoTenantId} resource=${ctx.demoResource}`,
-    `    vault write auth/azure/role/${ctx.demoRole} bound_subscription_ids=${ctx.demoSubscriptionId} token_policies=default token_ttl=1h`,
-    '    vault list auth/azure/role',
+    `    vault write auth/azure/role/${ctx.demoRole} bound_subscription_ids=${ctx.demoSubscriptionId} token_policies=${DEMO_POLICY} token_ttl=1h`,
     '',
     `Emulated cloud: ${emulator.url} (CA certificate ${emulator.caCertPath}).`,
   ];
+}
+
+/** `secret/` as KV version 2, as `vault server -dev` mounts it, through the API with the root token. */
+async function mountDevSecrets(vaultAddr: string, rootToken: string): Promise<void> {
+  const res = await fetch(`${vaultAddr}/v1/sys/mounts/secret`, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': rootToken, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ type: 'kv', options: { version: '2' }, description: 'key/value secret storage' }),
+  });
+  if (res.status !== 204) throw new Error(`mounting secret/ failed: ${res.status} ${await res.text()}`);
 }
 
 function adminTenantOf(ctx: DevModeContext): string {
@@ -111,6 +140,7 @@ async function main(): Promise<void> {
     });
     // Written into the host's own storage with the host's settings, so the host accepts it as any token it issued.
     const rootToken = await createRootToken({ ...hostEnv, AzureWebJobsStorage: hostStorageConnectionString(host, hostEnv) });
+    await mountDevSecrets(host.url, rootToken);
     const ctx: DevModeContext = {
       emulator,
       vaultAddr: host.url,

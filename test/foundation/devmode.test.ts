@@ -45,7 +45,7 @@ describe('dev mode', () => {
   });
 
   it('the printed curl commands configure the azure mount and create a role', () => {
-    const commands = devMode.printed('curl -s -X POST');
+    const commands = devMode.printed('curl -s -X POST').filter((line) => line.includes('/v1/auth/azure/'));
     expect(commands).toHaveLength(2);
     const write = devMode.runBash(commands);
     expect(write.status, write.stderr).toBe(0);
@@ -54,7 +54,7 @@ describe('dev mode', () => {
     const read = devMode.runBash([readRole ?? 'false', 'curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/auth/azure/config"']);
     expect(read.status, read.stderr).toBe(0);
     const [role, config] = read.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { data: Record<string, unknown> });
-    expect(role?.data).toMatchObject({ bound_subscription_ids: ['3f9c1a2b-5d4e-4f60-8a7b-9c0d1e2f3a4b'], token_policies: ['default'], token_ttl: 3600 });
+    expect(role?.data).toMatchObject({ bound_subscription_ids: ['3f9c1a2b-5d4e-4f60-8a7b-9c0d1e2f3a4b'], token_policies: ['app'], token_ttl: 3600 });
     expect(config?.data).toMatchObject({ resource: 'https://management.azure.com/' });
     expect(String(config?.data.tenant_id)).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -70,10 +70,36 @@ describe('dev mode', () => {
   it('the printed login line logs the demo VM in through its IMDS token', () => {
     const [login] = devMode.printed('JWT=$(curl -s -H Metadata:true');
     expect(login).toBeDefined();
-    const result = devMode.runBash([...devMode.printed('curl -s -X POST'), login ?? 'false']);
+    const setup = devMode.printed('curl -s -X POST').filter((line) => line.includes('/v1/auth/azure/'));
+    const result = devMode.runBash([...setup, login ?? 'false']);
     expect(result.status, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout) as { auth?: { client_token?: string; metadata?: Record<string, string> } };
     expect(answer.auth?.client_token, result.stdout).toMatch(/^hvs\./);
     expect(answer.auth?.metadata).toMatchObject({ role: 'demo', vm_name: 'demo-vm', resource_group_name: 'demo-rg' });
+  });
+
+  it('the whole printed workflow runs as printed: policy, secret, role, VM login, the VM reads its secret and is denied the neighbour', () => {
+    const steps = [
+      ...devMode.printed('curl -s -X PUT -H "X-Vault-Token: $VAULT_TOKEN"'),
+      ...devMode.printed('curl -s -X POST -H "X-Vault-Token: $VAULT_TOKEN"'),
+      ...devMode.printed('JWT=$(curl -s -H Metadata:true'),
+      ...devMode.printed('VM_TOKEN=$('),
+    ];
+    expect(steps).toHaveLength(6);
+    const [read] = devMode.printed('curl -s -H "X-Vault-Token: $VM_TOKEN" "$VAULT_ADDR/v1/secret/data/app/db"');
+    const [denied] = devMode.printed('curl -s -H "X-Vault-Token: $VM_TOKEN" "$VAULT_ADDR/v1/secret/data/billing/db"');
+    expect(read && denied).toBeTruthy();
+    const result = devMode.runBash([...steps, 'echo', read ?? 'false', 'echo', denied ?? 'false']);
+    expect(result.status, result.stderr).toBe(0);
+    const answers = result.stdout.split('\n').filter((line) => line.trim().startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const secret = answers.find((a) => (a.data as { data?: unknown } | undefined)?.data !== undefined);
+    expect((secret?.data as { data: Record<string, string> }).data).toEqual({ password: 'correct-horse-battery-staple' });
+    expect(answers.at(-1)).toEqual({ errors: ['permission denied'] });
+  });
+
+  it('mounts secret/ as KV version 2, as vault server -dev does', () => {
+    const result = devMode.runBash(['curl -s -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/sys/mounts"']);
+    const mounts = JSON.parse(result.stdout) as { data: Record<string, { type: string; options: Record<string, string> | null }> };
+    expect(mounts.data['secret/']).toMatchObject({ type: 'kv', options: { version: '2' } });
   });
 });
