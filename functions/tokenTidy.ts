@@ -1,5 +1,6 @@
 /**
- * `auth/token/tidy` (POST/PUT): the hourly tidy, on demand.
+ * `auth/token/tidy` (POST/PUT): the hourly tidy, on demand: expired tokens, then the subtrees of
+ * revoked or expired parents.
  *
  * Vault starts tidy in the background and answers at once with a warning. A Functions instance
  * may be frozen once the response is sent, so background work is not reliable here: the run
@@ -25,6 +26,7 @@ const tidy: PathHandler = async (req) => {
     data: {
       expired_tokens_found: report.expiredFound,
       expired_tokens_deleted: report.deleted,
+      tree_tokens_revoked: report.treeTokensRevoked,
       complete: report.complete,
     },
   };
