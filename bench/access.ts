@@ -11,12 +11,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { drive, pooled, send, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { runStandalone, type BenchRow } from './rows';
 
 const CONCURRENCY = 16;
 const WARMUP_MS = 700;
@@ -112,15 +107,4 @@ export async function benchAccess(): Promise<{ rows: BenchRow[]; ratios: { looku
   }
 }
 
-if (require.main === module) {
-  benchAccess().then(
-    ({ rows }) => {
-      for (const row of rows) process.stdout.write(`${row.name}: ${row.value} ${row.unit}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(benchAccess);

@@ -12,12 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Acl, type AclRequest } from '../shared/policies/acl';
 import { parsePolicy } from '../shared/policies/parse';
 import type { ParsedPolicy } from '../shared/policies/types';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { runStandalone, type BenchRow } from './rows';
 
 const POLICIES = 20;
 const WARMUP_CALLS = 200_000;
@@ -123,15 +118,4 @@ export async function benchAcl(): Promise<{ rows: BenchRow[] }> {
   };
 }
 
-if (require.main === module) {
-  benchAcl().then(
-    ({ rows }) => {
-      const lines = ['| benchmark | value | unit |', '|---|---:|---|', ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.unit} |`)];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(benchAcl);

@@ -6,12 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnHost } from '../dev/host/spawn';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { runStandalone, type BenchRow } from './rows';
 
 const START_RUNS = 5;
 const CONCURRENCY = 16;
@@ -115,15 +110,4 @@ export async function benchHost(): Promise<{ rows: BenchRow[] }> {
   };
 }
 
-if (require.main === module) {
-  benchHost().then(
-    ({ rows }) => {
-      const lines = ['| benchmark | value | unit |', '|---|---:|---|', ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.unit} |`)];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(benchHost);

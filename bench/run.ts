@@ -25,7 +25,8 @@ import { TableClient } from '@azure/data-tables';
 import { SignJWT, importSPKI, jwtVerify } from 'jose';
 import { benchAccess } from './access';
 import { benchAcl } from './acl';
-import { benchHost, type BenchRow } from './host';
+import { benchHost } from './host';
+import type { BenchRow } from './rows';
 import { KV_CONCURRENCIES, benchSecrets } from './secrets';
 import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
 

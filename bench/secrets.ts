@@ -14,12 +14,7 @@ import { createTableProvider } from '../shared/storage/tables';
 import { createKvEngine } from '../shared/kv/store';
 import type { Sealer } from '../shared/crypto/keyring';
 import { cpuMicrosPerRequest, drive, medianOf, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { runStandalone, type BenchRow } from './rows';
 
 export const KV_CONCURRENCIES = [1, 16, 64] as const;
 const WARMUP_MS = 700;
@@ -187,15 +182,4 @@ export async function benchSecrets(): Promise<SecretsBench> {
   }
 }
 
-if (require.main === module) {
-  benchSecrets().then(
-    ({ rows }) => {
-      for (const row of rows) process.stdout.write(`${row.name}: ${row.value} ${row.unit}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(benchSecrets);

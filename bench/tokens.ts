@@ -15,12 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { TableClient } from '@azure/data-tables';
 import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type LoadResult } from './stack';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { runStandalone, type BenchRow } from './rows';
 
 const CONCURRENCY = 16;
 const WARMUP_MS = 700;
@@ -169,15 +164,4 @@ export async function benchTokens(): Promise<{ rows: BenchRow[] }> {
   }
 }
 
-if (require.main === module) {
-  benchTokens().then(
-    ({ rows }) => {
-      for (const row of rows) process.stdout.write(`${row.name}: ${row.value} ${row.unit}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(benchTokens);
