@@ -249,7 +249,8 @@ describe('many policies', () => {
     started = performance.now();
     expect((await req('POST', 'sys/capabilities', env.admin, ask)).status).toBe(200);
     const revalidatedMs = performance.now() - started;
-    // And once more, within the second: nothing is read.
+    // And once more: nothing is read if the revalidation finished within the second (on a loaded
+    // machine it may not have, and this call revalidates again).
     started = performance.now();
     expect((await req('POST', 'sys/capabilities', env.admin, ask)).status).toBe(200);
     const warmMs = performance.now() - started;
@@ -259,7 +260,7 @@ describe('many policies', () => {
       'many/shared': ['list'],
       'many/other': ['deny'],
     });
-    console.log(`sys/capabilities for a token with 200 policies: ${Math.round(coldMs)} ms cold (200 policies read and parsed), ${Math.round(revalidatedMs)} ms revalidating (200 version reads), ${Math.round(warmMs)} ms warm`);
+    console.log(`sys/capabilities for a token with 200 policies: ${Math.round(coldMs)} ms cold (200 policies read and parsed), ${Math.round(revalidatedMs)} ms revalidating (200 version reads), then ${Math.round(warmMs)} ms`);
     const lookup = await req('POST', 'auth/token/lookup', env.admin, { token });
     expect(dataOf(lookup).policies).toEqual(names);
   }, 120_000);
