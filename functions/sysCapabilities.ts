@@ -7,36 +7,67 @@
  * answer also has `capabilities`; `data` is copied to the top level (older clients read it there).
  */
 import { app } from '@azure/functions';
+import { z } from 'zod';
 import { appServices } from '../shared/services';
 import { requiredAccessor } from '../shared/tokens/requests';
 import { badRequest } from '../shared/vault/errors';
-import { sensitive, vString, vStringSlice } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import type { CallerAcl, PathDefinition, VaultRequest, VaultResult } from '../shared/vault/types';
+import type { CallerAcl, PathDefinition, VaultResult } from '../shared/vault/types';
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
+/**
+ * Vault's TypeCommaStringSlice as `paths` uses it: a list, or a comma-separated string, each element
+ * trimmed. Empty elements are kept, so that `"a,,b"` meets Vault's "missing path" rather than being
+ * quietly shortened.
+ */
+const vPathList = z.unknown().transform((value, ctx): string[] => {
+  if (value === null || value === undefined) return [];
+  const items: unknown[] | undefined = typeof value === 'string' ? (value.trim() === '' ? [] : value.split(',')) : Array.isArray(value) ? value : undefined;
+  if (items === undefined || !items.every((item) => typeof item === 'string' || typeof item === 'number')) {
+    ctx.addIssue({ code: 'custom', message: 'expected a list of strings or a comma-separated string' });
+    return z.NEVER;
+  }
+  return items.map((item) => String(item).trim());
+});
+
 const pathFields = {
-  paths: vStringSlice,
+  paths: vPathList,
   /** Deprecated single-path form (the Go client still sends it). */
-  path: vStringSlice,
+  path: vPathList,
 };
 
-const requestedPaths = (req: VaultRequest, values: { paths?: string[]; path?: string[] }): string[] => {
-  const raw = values.paths && values.paths.length > 0 ? values.paths : (values.path ?? []);
-  if (raw.length === 0) throw badRequest('paths must be supplied');
-  return raw.map((path) => {
-    const trimmed = path.replace(/^\/+/, '');
-    if (trimmed === '') throw badRequest('missing path');
-    return trimmed;
-  });
-};
+/** `paths`, else the deprecated `path`; Vault's 400 when neither names one. */
+function requestedPaths(values: { paths?: string[]; path?: string[] }): string[] {
+  const paths = values.paths && values.paths.length > 0 ? values.paths : (values.path ?? []);
+  if (paths.length === 0) throw badRequest('paths must be supplied');
+  return paths;
+}
 
-function answer(acl: CallerAcl, paths: readonly string[]): VaultResult {
+/**
+ * Vault's answer: each path as given (the key keeps a leading `/`; the ACL ignores it), its sorted
+ * capabilities, and `capabilities` too when exactly one path was asked. The ACL is looked up only
+ * for the first non-empty path, as Vault checks each path before the token behind it, so `missing
+ * path` on an earlier element wins over `invalid token`.
+ */
+async function answer(paths: readonly string[], aclOf: () => Promise<CallerAcl>): Promise<VaultResult> {
   const data: Record<string, unknown> = {};
-  for (const path of paths) data[path] = acl.capabilities(path);
+  let acl: CallerAcl | undefined;
+  for (const path of paths) {
+    if (path === '') throw badRequest('missing path');
+    acl ??= await aclOf();
+    data[path] = acl.capabilities(path);
+  }
   if (paths.length === 1) data.capabilities = data[paths[0]!];
   return { data, copyDataToTop: true };
+}
+
+/** A token's ACL for `sys/capabilities`: Vault's 400 "invalid token" when it is unknown or dead. */
+async function aclOfToken(token: string): Promise<CallerAcl> {
+  const target = await appServices().access.aclOfToken(token);
+  if (!target) throw badRequest('invalid token');
+  return target.acl;
 }
 
 export const sysCapabilitiesPath: PathDefinition = {
@@ -46,12 +77,12 @@ export const sysCapabilitiesPath: PathDefinition = {
     update: {
       handler: async (req) => {
         const { values } = req.fields({ ...pathFields, token: sensitive(vString) });
-        const paths = requestedPaths(req, values);
-        if (!values.token) throw badRequest('no token found');
-        req.audit.secret('token', values.token);
-        const target = await appServices().access.aclOfToken(values.token);
-        if (!target) throw badRequest('invalid token');
-        return answer(target.acl, paths);
+        // Vault's order: the token first (its "no token found" is a 500 there: a plain error), then
+        // the paths, then each path's ACL lookup.
+        const token = values.token;
+        if (!token) throw badRequest('no token found');
+        req.audit.secret('token', token);
+        return answer(requestedPaths(values), () => aclOfToken(token));
       },
     },
   },
@@ -65,9 +96,9 @@ export const sysCapabilitiesSelfPath: PathDefinition = {
       handler: async (req) => {
         // A `token` field is ignored: the caller's own token is the one evaluated.
         const { values } = req.fields({ ...pathFields, token: sensitive(vString) });
-        const paths = requestedPaths(req, values);
-        if (req.caller.kind === 'anonymous') throw badRequest('no token found');
-        return answer(req.caller.acl, paths);
+        const { caller } = req;
+        if (caller.kind === 'anonymous') throw badRequest('no token found');
+        return answer(requestedPaths(values), async () => caller.acl);
       },
     },
   },
@@ -80,12 +111,13 @@ export const sysCapabilitiesAccessorPath: PathDefinition = {
     update: {
       handler: async (req) => {
         const { values } = req.fields({ ...pathFields, accessor: sensitive(vString) });
-        const paths = requestedPaths(req, values);
+        // Vault's order: the accessor and the token behind it first, then the paths.
         const accessor = requiredAccessor(req, values.accessor);
         const { tokens, access } = appServices();
         const found = await tokens.findByAccessor(accessor);
         if (!found) throw badRequest('invalid accessor');
-        return answer((await access.aclOfRecord(found)).acl, paths);
+        const { acl } = await access.aclOfRecord(found);
+        return answer(requestedPaths(values), async () => acl);
       },
     },
   },

@@ -19,7 +19,11 @@ export type { TemplateContext } from './template';
 // The contract lists the default policy's text with the ACL; it lives in default-policy.ts.
 export { DEFAULT_POLICY_TEXT } from './default-policy';
 
-export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'help';
+/**
+ * `header` is Vault's operation for HTTP HEAD (and OPTIONS): no capability grants it, so only root
+ * passes the ACL with it (and then meets a path that does not serve it).
+ */
+export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'help' | 'header';
 
 export interface AclRequest {
   /** Logical path; for list it ends with '/'. Leading slashes are ignored. */
@@ -44,8 +48,8 @@ export interface NamedRules {
   readonly rules: readonly PolicyRule[];
 }
 
-/** Capability each operation needs (help needs none). */
-const OPERATION_BIT: Readonly<Record<Exclude<AclOperation, 'help'>, number>> = {
+/** Capability each operation needs (help needs none; nothing grants header). */
+const OPERATION_BIT: Readonly<Record<Exclude<AclOperation, 'help' | 'header'>, number>> = {
   read: CAPABILITY_BIT.read,
   list: CAPABILITY_BIT.list,
   create: CAPABILITY_BIT.create,
@@ -185,6 +189,7 @@ export class Acl {
     if (this.isRoot) return ROOT_DECISION;
     const operation = req.operation;
     if (operation === 'help') return ALLOWED;
+    if (operation === 'header') return DENIED;
     const permissions = this.winner(withoutLeadingSlashes(req.path), operation === 'list');
     if (permissions === undefined) return DENIED;
     const sudo = (permissions.bits & SUDO_BIT) !== 0;

@@ -108,8 +108,8 @@ export function createSpec(fields: CreateFields, ctx: CreateContext): IssueSpec 
 /**
  * Vault's policy rules for a new token (no role):
  * - none asked for: the parent's policies (root passes root on), `default` only if the parent has it;
- * - asked for without root or sudo: a subset of the parent's (ignoring `default` on both sides),
- *   plus `default` when the parent has it;
+ * - asked for without root or sudo: a subset of the parent's (`default` included: a parent without
+ *   it cannot give it), plus `default` when the parent has it;
  * - asked for with root or sudo: any names, plus `default`;
  * - `no_default_policy` removes `default` in every case.
  * An Entra admin (`parentPolicies` undefined) asking for none gets `default`: it has no policy list
@@ -121,10 +121,11 @@ function childPolicies(fields: CreateFields, parentPolicies: readonly string[] |
   if (requested.length === 0) {
     policies = parentPolicies ? sanitizePolicies(parentPolicies, false) : ['default'];
   } else if (!rootOrSudo && parentPolicies) {
-    const allowed = new Set(parentPolicies.filter((p) => p !== 'default'));
-    const wanted = requested.filter((p) => p !== 'default');
-    if (!wanted.every((p) => allowed.has(p))) throw badRequest('child policies must be subset of parent');
-    policies = sanitizePolicies(parentPolicies.includes('default') ? [...wanted, 'default'] : wanted, false);
+    // Vault compares the sanitised lists as they are (DoNotAddDefaultPolicy on both sides): a
+    // `default` asked for is a policy like any other, which a parent without it cannot give.
+    const allowed = new Set(sanitizePolicies(parentPolicies, false));
+    if (!requested.every((p) => allowed.has(p))) throw badRequest('child policies must be subset of parent');
+    policies = sanitizePolicies(parentPolicies.includes('default') ? [...requested, 'default'] : requested, false);
   } else {
     policies = sanitizePolicies(requested, true);
   }

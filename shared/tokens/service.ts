@@ -259,10 +259,14 @@ export class TokenService {
     }
   }
 
-  /** A live service token by accessor (an accessor never names a batch token). */
+  /**
+   * A live service token by accessor (an accessor never names a batch token): unexpired and usable
+   * as `resolve` judges it, so a child whose parent has expired (Vault revoked its tree) or whose
+   * mount is gone is not found, as in Vault, even before tidy deletes its row.
+   */
   async findByAccessor(accessor: string): Promise<ResolvedToken | undefined> {
     const stored = await this.deps.store.getByAccessor(accessor);
-    if (!stored || isExpired(stored.record, this.now())) return undefined;
+    if (!stored || isExpired(stored.record, this.now()) || !(await this.usable(stored.record))) return undefined;
     return { token: '', record: stored.record, etag: stored.etag };
   }
 

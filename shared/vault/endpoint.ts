@@ -372,6 +372,11 @@ export function operationOf(method: string, query: URLSearchParams): Operation {
       return 'patch';
     case 'LIST':
       return 'list';
+    // Vault's header operation: it goes through the token check and the ACL like any other, so
+    // only root learns that the path does not serve it (405); everyone else gets 403.
+    case 'HEAD':
+    case 'OPTIONS':
+      return 'header';
     default:
       throw new VaultError('unsupported_operation', 'unsupported operation');
   }

@@ -1,8 +1,11 @@
 /** The shapes that flow between the HTTP adapter, the path handlers and the Vault envelope. */
 import type { FieldParseResult, FieldShape } from './fields';
 
-/** Vault's logical operations as the HTTP verbs give them (create is decided later, by the ACL check). */
-export type Operation = 'read' | 'update' | 'delete' | 'list' | 'patch';
+/**
+ * Vault's logical operations as the HTTP verbs give them (create is decided later, by the ACL check).
+ * `header` is HEAD and OPTIONS: the ACL grants it to root only, and no path serves it (405).
+ */
+export type Operation = 'read' | 'update' | 'delete' | 'list' | 'patch' | 'header';
 
 /** A token issued by this service, as the access layer and the token endpoints see it. */
 export interface TokenView {

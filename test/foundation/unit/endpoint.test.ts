@@ -86,11 +86,15 @@ describe('operationOf', () => {
       expect((err as VaultError).errors).toEqual([]);
     }
   });
-  it('answers 405 for other verbs; PATCH is Vault\'s patch', () => {
+  it('answers 405 for other verbs; PATCH is Vault\'s patch; HEAD and OPTIONS its header operation', () => {
     expect(operationOf('PATCH', q(''))).toBe('patch');
-    expect(() => operationOf('OPTIONS', q(''))).toThrow(VaultError);
+    // Checked by the ACL like any operation (only root passes), then refused by the path (405).
+    expect(operationOf('HEAD', q(''))).toBe('header');
+    expect(operationOf('OPTIONS', q(''))).toBe('header');
+    expect(() => operationOf('TRACE', q(''))).toThrow(VaultError);
     try {
-      operationOf('OPTIONS', q(''));
+      operationOf('TRACE', q(''));
+      expect.unreachable();
     } catch (err) {
       expect((err as VaultError).status).toBe(405);
     }
