@@ -285,6 +285,27 @@ describe('config', () => {
   });
 });
 
+describe('JSON null (hvac sends it for arguments it was not given)', () => {
+  it('is "not set" for every optional KV field: nothing changes, nothing is created', async () => {
+    const mount = await enableKv(env, 2);
+    await asRoot(env, 'POST', `${mount}/config`, { body: { max_versions: 4, cas_required: false, delete_version_after: '1h' } });
+    let res = await asRoot(env, 'POST', `${mount}/config`, { body: { max_versions: null, cas_required: null, delete_version_after: null } });
+    expect(res.status, res.text).toBe(204);
+    expect(expectKvData(await asRoot(env, 'GET', `${mount}/config`))).toEqual({ max_versions: 4, cas_required: false, delete_version_after: '1h0m0s' });
+
+    res = await asRoot(env, 'POST', `${mount}/metadata/nulls`, { body: { max_versions: null, cas_required: null, delete_version_after: null, custom_metadata: null } });
+    expect(res.status, res.text).toBe(204);
+    expectBare404(await asRoot(env, 'GET', `${mount}/metadata/nulls`));
+    await asRoot(env, 'POST', `${mount}/metadata/nulls`, { body: { max_versions: 3, custom_metadata: { a: 'b' } } });
+    await asRoot(env, 'POST', `${mount}/metadata/nulls`, { body: { max_versions: null, custom_metadata: null } });
+    expect(expectKvData(await asRoot(env, 'GET', `${mount}/metadata/nulls`))).toMatchObject({ max_versions: 3, custom_metadata: { a: 'b' } });
+
+    res = await asRoot(env, 'POST', `${mount}/data/nulls`, { body: { data: { k: 'v' }, options: null } });
+    expect(expectKvData(res).version).toBe(1);
+    expect(expectKvData(await asRoot(env, 'GET', `${mount}/data/nulls?version=1`)).data).toEqual({ k: 'v' });
+  });
+});
+
 describe('invalid paths on a v2 mount (§8.8)', () => {
   const invalid = (cmd: string) =>
     `Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv ${cmd}' for this operation.`;
