@@ -65,6 +65,12 @@ describe('key paths', () => {
     expectBare404(await asRoot(env, 'GET', `${kv1}/?list=true`));
   });
 
+  it('a key ending in / outside a list: 400 (an empty segment)', async () => {
+    expectError(await asRoot(env, 'GET', `${kv}/metadata/app/`), 400, /empty path segments are not allowed/);
+    expectError(await put('metadata/app/', { max_versions: 1 }), 400, /empty path segments are not allowed/);
+    expectError(await asRoot(env, 'GET', `${kv1}/app/`), 400, /empty path segments are not allowed/);
+  });
+
   it('a segment of 2,000 characters is refused however it is encoded, and one within the limit works', async () => {
     expectError(await put(`data/app/${'é'.repeat(2000)}`, { data: { a: 'b' } }), 400, /once escaped for storage/);
     expect(dataOf(await put(`data/app/${'x'.repeat(400)}`, { data: { a: 'b' } })).version).toBe(1);
