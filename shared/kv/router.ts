@@ -16,15 +16,13 @@
  * endpoint then runs the one authorization decision (with the definition's existence check) before
  * any handler, and every handler notes the mount in the request's audit record.
  */
-import type { MountStore } from '../mounts/store';
-import { noHandlerFor } from '../mounts/store';
+import { noHandlerFor, type MountStore } from '../mounts/store';
 import { kvVersionOf, type Mount } from '../mounts/types';
 import { badRequest } from '../vault/errors';
 import type { ResolvedRoute, RouteResolver } from '../vault/endpoint';
-import type { Caller, Operation, OperationDefinition, PathDefinition, PathHandler, VaultRequest } from '../vault/types';
+import type { Operation, OperationDefinition, PathDefinition, PathHandler, VaultRequest } from '../vault/types';
 import { configPath } from './path-config';
-import type { KvPathContext, KvPathFactory } from './path-context';
-import { KV_MOUNT_TYPE, kvPattern } from './path-context';
+import { KV_MOUNT_TYPE, kvPattern, type KvPathContext, type KvPathFactory } from './path-context';
 import { dataPath } from './path-data';
 import { deletePath, undeletePath } from './path-delete';
 import { destroyPath } from './path-destroy';
@@ -110,7 +108,8 @@ function notingMount(def: PathDefinition, mount: Mount): PathDefinition {
 }
 
 /** Vault's attribution of a change: the token's display name and entity; an Entra admin by its object id. */
-async function actorOf(caller: Caller, req: VaultRequest, deps: KvRouterDeps): Promise<Actor> {
+async function actorOf(req: VaultRequest, deps: KvRouterDeps): Promise<Actor> {
+  const { caller } = req;
   switch (caller.kind) {
     case 'anonymous':
       return {};
@@ -141,7 +140,7 @@ export async function resolveKvRoute(path: string, operation: Operation, deps: K
     engine: deps.engine,
     key,
     defaultLeaseTtl: mount.tuning.defaultLeaseTtl || deps.systemDefaultLeaseTtl,
-    actorOf: (req) => actorOf(req.caller, req, deps),
+    actorOf: (req) => actorOf(req, deps),
   });
   if (kvVersionOf(mount) === 1) {
     // No route values: a v1 body is the secret itself, and every field of it must reach the handler.
