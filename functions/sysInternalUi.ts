@@ -12,7 +12,7 @@ import { app } from '@azure/functions';
 import { mountInfo } from '../shared/mounts/info';
 import type { Mount } from '../shared/mounts/types';
 import { appServices } from '../shared/services';
-import { VaultError, permissionDenied } from '../shared/vault/errors';
+import { VaultError, badRequest, permissionDenied } from '../shared/vault/errors';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { CallerAcl, PathDefinition, VaultRequest } from '../shared/vault/types';
 
@@ -31,10 +31,31 @@ export const sysResultantAclPath: PathDefinition = {
   },
 };
 
-/** The ACL of the token sent to an unauthenticated path, or undefined without a usable one. */
+/**
+ * The ACL of the token sent to this unauthenticated path, without consuming a use (Vault's
+ * fetchACLTokenEntryAndEntity): a live token of ours, or an Entra admin credential (root), which only
+ * the one authorization decision can verify. Undefined for a missing, unknown or dead token.
+ */
 async function presentedAcl(req: VaultRequest): Promise<CallerAcl | undefined> {
   if (!req.token) return undefined;
-  return (await appServices().access.aclOfToken(req.token))?.acl;
+  const { access, endpoint } = appServices();
+  const own = await access.aclOfToken(req.token);
+  if (own) return own.acl;
+  try {
+    const grant = await endpoint.checkAccess({
+      path: req.path,
+      operation: 'read',
+      data: {},
+      token: req.token,
+      remoteAddress: req.remoteAddress,
+      unauthenticated: false,
+    });
+    // A token of ours reaching here is dead (or was revoked a moment ago): only an Entra admin counts.
+    return grant.caller.kind === 'entra-admin' ? grant.caller.acl : undefined;
+  } catch (err) {
+    if (err instanceof VaultError && (err.code === 'permission_denied' || err.code === 'invalid_token')) return undefined;
+    throw err;
+  }
 }
 
 const mountPathOf = (mount: Mount): string => (mount.table === 'auth' ? `auth/${mount.path}/` : `${mount.path}/`);
@@ -46,42 +67,60 @@ function preflightRefusal(path: string): VaultError {
   );
 }
 
+const LISTING_PATH = 'sys/internal/ui/mounts';
+
+/**
+ * `GET sys/internal/ui/mounts`: with a token, every mount it reaches (or tuned `listing_visibility=unauth`),
+ * with the full mount info; without one, only the `unauth` ones as {type, description, options}. A
+ * token that is sent but not valid is a 403, as in Vault.
+ */
+async function mountListing(req: VaultRequest): Promise<Record<string, unknown>> {
+  const acl = await presentedAcl(req);
+  if (req.token && !acl) throw permissionDenied();
+  const secret: Record<string, unknown> = {};
+  const auth: Record<string, unknown> = {};
+  for (const table of ['secret', 'auth'] as const) {
+    for (const mount of await appServices().mounts.list(table)) {
+      const unauthVisible = mount.tuning.listingVisibility === 'unauth';
+      if (!unauthVisible && !acl?.hasMountAccess(mountPathOf(mount))) continue;
+      const into = table === 'secret' ? secret : auth;
+      into[`${mount.path}/`] = acl ? mountInfo(mount) : { type: mount.type, description: mount.description, options: mount.options ? { ...mount.options } : null };
+    }
+  }
+  return { secret, auth };
+}
+
+/**
+ * `GET sys/internal/ui/mounts/<path>`: the KV version preflight (reference §7.6). The path is
+ * sanitised (one leading `/` dropped, a trailing `/` added); no or an invalid token is 403 `permission
+ * denied`; a path under no mount, or under one the token reaches nothing beneath, is 403 with
+ * Vault's preflight text, never 404 (clients read a 404 as "an old server: KV version 1"). Otherwise
+ * 200 with the mount's info, `path` (`"secret/"`) and `options.version` as the string `"2"`.
+ */
+async function preflight(req: VaultRequest, requested: string): Promise<Record<string, unknown>> {
+  const trimmed = requested.startsWith('/') ? requested.slice(1) : requested;
+  const sanitized = trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+  const acl = await presentedAcl(req);
+  if (!acl) throw permissionDenied();
+  const mount = await mountContaining(sanitized);
+  if (!mount || !acl.hasMountAccess(mountPathOf(mount))) throw preflightRefusal(sanitized);
+  return { ...mountInfo(mount), path: mountPathOf(mount) };
+}
+
 export const sysUiMountsPath: PathDefinition = {
   pattern: 'sys/internal/ui/mounts/{path}',
   mountType: 'system',
-  // Vault's unauthenticated path: the handler uses the token itself when one is sent.
+  // Vault's unauthenticated path: the handler looks at the token itself when one is sent.
   unauthenticated: true,
   operations: {
     read: {
       handler: async (req) => {
-        const { mounts } = appServices();
-        const requested = (req.params.path ?? '').replace(/^\/+/, '');
-        const acl = await presentedAcl(req);
-        if (requested === '') {
-          // The listing: with a token, the mounts it reaches; without, those tuned `unauth` visible.
-          const secret: Record<string, unknown> = {};
-          const auth: Record<string, unknown> = {};
-          for (const table of ['secret', 'auth'] as const) {
-            for (const mount of await mounts.list(table)) {
-              const path = mountPathOf(mount);
-              const into = table === 'secret' ? secret : auth;
-              const key = table === 'secret' ? path : `${mount.path}/`;
-              if (acl) {
-                if (acl.hasMountAccess(path)) into[key] = mountInfo(mount);
-              } else if (mount.tuning.listingVisibility === 'unauth') {
-                into[key] = { type: mount.type, description: mount.description, options: mount.options ? { ...mount.options } : null };
-              }
-            }
-          }
-          return { data: { secret, auth } };
-        }
-        // The preflight.
-        const sanitized = requested.endsWith('/') ? requested : `${requested}/`;
-        if (!req.token) throw permissionDenied();
-        if (!acl) throw permissionDenied();
-        const mount = await mountContaining(sanitized);
-        if (!mount || !acl.hasMountAccess(mountPathOf(mount))) throw preflightRefusal(sanitized);
-        return { data: { ...mountInfo(mount), path: mountPathOf(mount) } };
+        // The logical path, decoded: the route value keeps an encoded `/` (%2F) as it came.
+        const rest = req.path.slice(LISTING_PATH.length);
+        if (rest === '') return { data: await mountListing(req) };
+        const requested = rest.slice(1);
+        if (requested === '') throw badRequest('path not set');
+        return { data: await preflight(req, requested) };
       },
     },
   },

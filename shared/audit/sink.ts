@@ -131,13 +131,25 @@ function responseSection(response: AuditResponse, hash: Hash): AuditRecord['resp
   const budget = { left: SECTION_BUDGET };
   try {
     return {
-      ...(response.data !== undefined ? { data: walk(response.data, 0, hash, budget) } : {}),
+      ...(response.data !== undefined ? { data: dataSection(response.data, new Set(response.secretKeys ?? []), hash, budget) } : {}),
       ...(response.auth !== undefined ? { auth: walk(response.auth, 0, hash, budget) } : {}),
     };
   } catch (err) {
     if (err !== OVER_BUDGET) throw err;
     return truncated(response, hash);
   }
+}
+
+/** A response's data: the keys holding secret values HMAC'd whole (numbers and booleans too), the rest walked. */
+function dataSection(data: unknown, secretKeys: ReadonlySet<string>, hash: Hash, budget: { left: number }): unknown {
+  if (secretKeys.size === 0 || typeof data !== 'object' || data === null || Array.isArray(data)) return walk(data, 0, hash, budget);
+  spend(budget, 2);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    spend(budget, key.length + 4);
+    out[key] = secretKeys.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget);
+  }
+  return out;
 }
 
 const OVER_BUDGET = Symbol('over budget');

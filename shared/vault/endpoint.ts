@@ -53,6 +53,8 @@ export interface AuditEntry {
 export interface AuditResponse {
   readonly data?: unknown;
   readonly auth?: unknown;
+  /** Keys of `data` holding secret values: HMAC'd whole (see VaultResult's `secretKeys`). */
+  readonly secretKeys?: readonly string[];
 }
 
 /** What the one authorization decision is asked (see shared/access/enforce.ts). */
@@ -119,8 +121,11 @@ export interface ResolvedRoute {
   readonly params: Readonly<Record<string, string>>;
 }
 
-/** Finds the path definition of a request from its logical path and the route's captured values. */
-export type RouteResolver = (path: string, params: Readonly<Record<string, string>>) => Promise<ResolvedRoute>;
+/**
+ * Finds the path definition of a request from its logical path, the route's captured values and the
+ * operation (a list is routed as if its path ended in `/`, as Vault appends one).
+ */
+export type RouteResolver = (path: string, params: Readonly<Record<string, string>>, operation: Operation) => Promise<ResolvedRoute>;
 
 /** An HTTP trigger serving one path definition (the usual case: one function file, one path). */
 export function vaultEndpoint(def: PathDefinition, services: () => EndpointServices): HttpHandlerLike {
@@ -185,7 +190,7 @@ async function serve(resolve: RouteResolver, httpReq: HttpRequestLike, exchange:
     exchange.operation = operation;
     const routeParams: Record<string, string> = {};
     for (const [key, value] of Object.entries(httpReq.params)) if (value !== undefined) routeParams[key] = value;
-    const { definition: def, params } = await resolve(exchange.path, routeParams);
+    const { definition: def, params } = await resolve(exchange.path, routeParams, operation);
     exchange.pattern = def.pattern;
     const data = await requestData(httpReq, exchange.url.searchParams, operation, svc.maxRequestBytes);
     exchange.data = data;
@@ -279,6 +284,7 @@ function shownOf(result: VaultResult): AuditResponse | undefined {
   return {
     ...(result.data != null ? { data: result.data } : {}),
     ...(result.auth != null ? { auth: result.auth } : {}),
+    ...(result.data != null && result.secretKeys?.length ? { secretKeys: result.secretKeys } : {}),
   };
 }
 

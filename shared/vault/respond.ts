@@ -66,7 +66,7 @@ export function resultResponse(
     request_id: randomUUID(),
     lease_id: '',
     renewable: false,
-    lease_duration: 0,
+    lease_duration: result?.leaseDuration ?? 0,
     data,
     wrap_info: null,
     warnings: warnings.length ? [...warnings] : null,

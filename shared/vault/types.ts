@@ -110,6 +110,13 @@ export type VaultResult =
       readonly auth?: AuthBlock | null;
       /** Legacy sys/ routes copy data's keys to the top level of the envelope. */
       readonly copyDataToTop?: boolean;
+      /** The envelope's `lease_duration` in seconds (KV v1 reads report one without a lease); 0 when absent. */
+      readonly leaseDuration?: number;
+      /**
+       * Keys of `data` whose values are secrets (a KV read's `data`): the audit record HMACs each
+       * whole, numbers and booleans included, instead of only its strings.
+       */
+      readonly secretKeys?: readonly string[];
     }
   | { readonly kind: 'raw'; readonly status: number; readonly body: unknown }
   | undefined;
