@@ -65,6 +65,7 @@ export function kvSubcommand(operation: Operation): string {
     case 'patch':
       return 'patch';
     case 'read':
+    case 'header':
       return 'get';
     case 'list':
       return 'list';
