@@ -120,7 +120,10 @@ const FUNCTION_SAMPLES: Readonly<Record<string, Readonly<Record<string, readonly
   sysPolicy: { name: ['walk-app', ''] },
   sysUiMounts: { path: ['secret/data/app', ''] },
   // The catch-all: a KV secret, Vault paths served nowhere else, an unknown auth-method path.
-  notFound: { path: ['secret/data/app', 'secret/metadata/app', 'cubbyhole/app', 'identity/entity/id/x', 'sys/leases/lookup', 'auth/azure/unknown'] },
+  // The catch-all: the KV engine of a mounted path, and Vault's "no handler" for anything else.
+  secretsRouter: {
+    path: ['secret/data/app', 'secret/metadata/app', 'secret/config', 'secret/subkeys/app', 'secret/destroy/app', 'secret', 'cubbyhole/app', 'identity/entity/id/x', 'sys/leases/lookup', 'auth/azure/unknown'],
+  },
 };
 
 const PARAMETER = /\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\??(?:=[^}]*)?\}/g;
