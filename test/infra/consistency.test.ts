@@ -1,9 +1,9 @@
 /**
  * infra/ against the app, without a Bicep compiler (none runs on these machines): the app settings
  * main.bicep sets are exactly the ones the app reads (shared/settings.ts) plus a documented list of
- * platform settings; the provisioning module's mount and role types use the API's own field names
- * and every value they can send is accepted by the API's merge code; the example parameter file is
- * valid input; parameters are described; files referenced by path exist.
+ * platform settings; the provisioning module's mount, role, policy and KV mount types use the API's
+ * own field names and every value they can send is accepted by the API's parsing and merge code; the
+ * example parameter file is valid input; parameters are described; files referenced by path exist.
  * What this cannot check (schemas of Azure resource types, API versions, RBAC) is listed in
  * infra/README.md.
  */
@@ -13,6 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { configFields } from '../../functions/authConfig';
 import { roleFields } from '../../functions/authRole';
 import { applyConfigWrite, type ConfigWriteInput } from '../../shared/config/write';
+import { applyTuning, parseKvVersion, secretMountToEnable } from '../../shared/mounts/secret-mounts';
+import { DEFAULT_TUNING } from '../../shared/mounts/types';
+import { checkPolicyWrite, policyNameFrom } from '../../shared/policies/requests';
 import { applyRoleWrite, type RoleWriteInput } from '../../shared/roles/write';
 import { SETTINGS, readSettings, type SettingName } from '../../shared/settings';
 import { parseFields } from '../../shared/vault/fields';
@@ -263,6 +266,78 @@ describe('provision.bicep types and the API', () => {
   });
 });
 
+const policyType = typeProperties(bicepObjectType(PROVISION, 'policy'));
+const kvMountType = typeProperties(bicepObjectType(PROVISION, 'kvMount'));
+const kvOptionsType = typeProperties(bicepObjectType(PROVISION, 'kvMountOptions'));
+const kvConfigType = typeProperties(bicepObjectType(PROVISION, 'kvMountConfig'));
+const kvConfigDefaults = bicepLiteral(bicepVar(PROVISION, 'kvMountConfigDefaults')) as Record<string, BicepLiteral>;
+const loginType = typeProperties(bicepObjectType(PROVISION, 'provisioningLogin'));
+const loginDefaults = bicepLiteral(bicepVar(PROVISION, 'provisioningLoginDefaults')) as Record<string, BicepLiteral>;
+const SYSTEM_TTLS = { defaultTtl: readSettings({}).AZAUTH_DEFAULT_TTL, maxTtl: readSettings({}).AZAUTH_MAX_TTL };
+
+/** What scripts/provision.sh sends to POST sys/mounts/<path> for a declared KV mount (desiredKvMounts). */
+function enableKvPayload(declared: Record<string, BicepLiteral>) {
+  const config = { ...kvConfigDefaults, ...((declared.config as Record<string, BicepLiteral> | undefined) ?? {}) };
+  return secretMountToEnable(String(declared.path), { type: 'kv', description: String(declared.description ?? ''), options: declared.options, config }, SYSTEM_TTLS);
+}
+
+describe('provision.bicep policy and KV mount types and the API', () => {
+  it('declares a policy as the name of its URL and the policy field of PUT sys/policies/acl/<name>', () => {
+    expect(policyType).toEqual([
+      { name: 'name', optional: false, type: 'string' },
+      { name: 'policy', optional: false, type: 'string' },
+    ]);
+  });
+
+  it('declares a KV mount with the sys/mounts enable fields the script sends, the version required', () => {
+    expect(kvMountType).toEqual([
+      { name: 'path', optional: false, type: 'string' },
+      { name: 'description', optional: true, type: 'string' },
+      { name: 'options', optional: false, type: 'kvMountOptions' },
+      { name: 'config', optional: true, type: 'kvMountConfig' },
+    ]);
+    expect(kvOptionsType).toEqual([{ name: 'version', optional: false, type: "('1' | '2')" }]);
+    for (const version of unionLiterals(kvOptionsType[0]?.type ?? '')) {
+      expect(parseKvVersion(version)).toBe(Number(version));
+    }
+  });
+
+  it('names every KV config property after a config field that enable and tune both read', () => {
+    expect(kvConfigType.length).toBeGreaterThan(0);
+    for (const { name } of kvConfigType) {
+      // A field the API reads refuses a value it cannot parse; a misspelled one would be ignored.
+      expect(() => secretMountToEnable('kv-x', { type: 'kv', config: { [name]: 'not-a-duration' } }, SYSTEM_TTLS), name).toThrow(/unable to parse/);
+      expect(() => applyTuning(DEFAULT_TUNING, { [name]: 'not-a-duration' }, SYSTEM_TTLS), name).toThrow(/unable to parse/);
+    }
+  });
+
+  it('has KV config defaults for exactly the optional fields, giving the API\'s own defaults on enable and resetting them on tune', () => {
+    expect(Object.keys(kvConfigDefaults).sort()).toEqual(kvConfigType.filter((p) => p.optional).map((p) => p.name).sort());
+    const enabled = enableKvPayload({ path: 'kv-x', options: { version: '2' } });
+    expect(enabled).toMatchObject({ type: 'kv', description: '', options: { version: '2' }, tuning: DEFAULT_TUNING });
+    const tuned = applyTuning({ ...DEFAULT_TUNING, defaultLeaseTtl: 60, maxLeaseTtl: 120 }, kvConfigDefaults, SYSTEM_TTLS);
+    expect(tuned).toEqual(DEFAULT_TUNING);
+  });
+
+  it('builds the provisioning role from role API fields, and its defaults give a role the API accepts', () => {
+    expect(Object.keys(loginDefaults).sort()).toEqual(loginType.map((p) => p.name).sort());
+    expect(loginType.every((p) => p.optional)).toBe(true);
+    const loginRoleKeys = objectMembers(bicepVar(PROVISION, 'loginRoles')).map((m) => m.key);
+    const body = loginRoleKeys.filter((key) => !ROLE_PATH_PARTS.includes(key));
+    expect(body.filter((key) => !roleType.some((p) => p.name === key))).toEqual([]);
+    const role = applyRolePayload(
+      withDefaults(roleDefaults, {
+        bound_service_principal_ids: ['oid'],
+        token_policies: [loginDefaults.policy ?? ''],
+        token_ttl: loginDefaults.token_ttl ?? '',
+        token_max_ttl: loginDefaults.token_ttl ?? '',
+      }),
+    );
+    expect(role.role).toMatchObject({ tokenPolicies: [loginDefaults.policy], tokenTtl: 900, tokenMaxTtl: 900 });
+    expect(policyNameFrom(String(loginDefaults.policy))).toBe(loginDefaults.policy);
+  });
+});
+
 // ------------------------------------------------------------------------------------------------
 
 describe('main.bicepparam example', () => {
@@ -298,6 +373,30 @@ describe('main.bicepparam example', () => {
       expect(typeof mount === 'string' && typeof name === 'string').toBe(true);
       expect(Object.keys(body).every((key) => roleType.some((p) => p.name === key))).toBe(true);
       applyRolePayload(withDefaults(roleDefaults, body));
+    }
+  });
+
+  it('declares policies the API parses, KV mounts it enables, and roles that name only declared or built-in policies', () => {
+    const policies = literal('policies') as Array<Record<string, BicepLiteral>>;
+    const kvMounts = literal('kvMounts') as Array<Record<string, BicepLiteral>>;
+    const login = { ...loginDefaults, ...(literal('provisionLogin') as Record<string, BicepLiteral>) };
+    expect(policies.length).toBeGreaterThan(0);
+    expect(kvMounts.length).toBeGreaterThan(0);
+    for (const declared of policies) {
+      expect(Object.keys(declared).sort()).toEqual(['name', 'policy']);
+      const { parsed } = checkPolicyWrite(policyNameFrom(String(declared.name)), String(declared.policy));
+      expect(parsed.rules.length, `policy ${String(declared.name)} grants something`).toBeGreaterThan(0);
+      expect(parsed.warnings).toEqual([]);
+    }
+    for (const declared of kvMounts) {
+      expect(Object.keys(declared).every((key) => kvMountType.some((p) => p.name === key))).toBe(true);
+      expect(enableKvPayload(declared).type).toBe('kv');
+    }
+    expect(Object.keys(login).every((key) => loginType.some((p) => p.name === key))).toBe(true);
+    const named = new Set([...policies.map((p) => String(p.name)), 'default', String(login.policy)]);
+    const roles = literal('roles') as Array<Record<string, BicepLiteral>>;
+    for (const role of roles) {
+      for (const policy of (role.token_policies as string[] | undefined) ?? []) expect(named, `role ${String(role.name)}`).toContain(policy);
     }
   });
 });
