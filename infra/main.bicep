@@ -154,6 +154,13 @@ param encryptionKeyCreatorPrincipalIds string[] = []
 @description('Azure CLI version of the deployment scripts\' container.')
 param azCliVersion string = '2.67.0'
 
+// A root-key rollover (docs/operations.md, "Rolling the encryption key") needs the next key beside
+// the current one for a while. Hand-set, AZAUTH_ENCRYPTION_KEY_NEXT would vanish at the next
+// deployment (the app settings are replaced whole), and values the app had sealed under it would no
+// longer open: so the rollover goes through this parameter.
+@description('Name of a second Key Vault secret in this vault holding the next root key, during a root-key rollover only: set, AZAUTH_ENCRYPTION_KEY_NEXT becomes a Key Vault reference to it. Create the secret first (scripts/encryption-key.sh with SECRET_NAME), use a fresh name for each rollover, and clear this once the next key has been promoted. Empty (default): no rollover.')
+param encryptionKeyNextSecretName string = ''
+
 // ---------------------------------------------------------------------------------------------
 // Policies, mounts, roles and KV mounts (applied through the app's API; the package must be
 // published first). By default a pipeline applies them: scripts/provision.sh with the
@@ -261,6 +268,7 @@ module keyVault 'modules/keyvault.bicep' = {
     keyCreatorIdentityPrincipalId: generateEncryptionKey ? keyCreatorIdentity.outputs.principalId : ''
     keyCreatorPrincipalIds: encryptionKeyCreatorPrincipalIds
     encryptionKeySecretName: encryptionKeySecretName
+    nextEncryptionKeySecretName: encryptionKeyNextSecretName
     auditWorkspaceId: monitoring.outputs.workspaceId
   }
 }
@@ -353,7 +361,9 @@ var appSettings = union(
   // Endpoint overrides are absent unless given: present, they would pin every mount to one cloud.
   empty(authorityHostOverride) ? {} : { AZURE_AUTHORITY_HOST: authorityHostOverride },
   empty(armEndpointOverride) ? {} : { AZAUTH_ARM_ENDPOINT: armEndpointOverride },
-  empty(graphEndpointOverride) ? {} : { AZAUTH_GRAPH_ENDPOINT: graphEndpointOverride }
+  empty(graphEndpointOverride) ? {} : { AZAUTH_GRAPH_ENDPOINT: graphEndpointOverride },
+  // During a root-key rollover only: the next key, a second Key Vault reference beside the current one.
+  empty(encryptionKeyNextSecretName) ? {} : { AZAUTH_ENCRYPTION_KEY_NEXT: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.nextEncryptionKeySecretUri})' }
 )
 
 // ---------------------------------------------------------------------------------------------

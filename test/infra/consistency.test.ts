@@ -24,6 +24,8 @@ import {
   bicepObjectType,
   bicepParams,
   bicepVar,
+  declaration,
+  memberValue,
   objectMembers,
   readBicep,
   stripComments,
@@ -48,9 +50,13 @@ const PLATFORM_SETTINGS: Readonly<Record<string, string>> = {
     'the host signs that telemetry with the app identity, because the component has local (key) auth disabled',
 };
 
-/** Settings the app reads that main.bicep deliberately leaves unset in Azure, with the reason. */
+/**
+ * Settings the app reads that main.bicep deliberately leaves unset in Azure, with the reason.
+ * AZAUTH_ENCRYPTION_KEY_NEXT is not one: the app settings are replaced whole on every deployment, so
+ * a hand-set next key would vanish mid-rollover (and what the app had sealed under it with it);
+ * main.bicep sets it, as a second Key Vault reference, while encryptionKeyNextSecretName is given.
+ */
 const NOT_SET_IN_AZURE: Readonly<Partial<Record<SettingName, string>>> = {
-  AZAUTH_ENCRYPTION_KEY_NEXT: 'set by the operator only while a root-key rollover is in progress (docs/secrets.md), then removed',
   AzureWebJobsStorage:
     'a connection string carries an account key; the account has shared keys disabled, so storage is reached through the identity-based AzureWebJobsStorage__* settings',
 };
@@ -122,6 +128,23 @@ describe('main.bicep app settings', () => {
       expect(appSettingsExpression, `${setting} must be present only when ${param} is non-empty`).toMatch(pattern);
       expect(mainParams.find((p) => p.name === param)?.defaultValue).toBe("''");
     }
+  });
+
+  it('sets AZAUTH_ENCRYPTION_KEY_NEXT only during a rollover, as a Key Vault reference to a second secret of the same vault', () => {
+    // Present only when the parameter names a secret: an unresolvable reference would break sealing.
+    expect(appSettingsExpression).toMatch(
+      /empty\(encryptionKeyNextSecretName\)\s*\?\s*\{\s*\}\s*:\s*\{\s*AZAUTH_ENCRYPTION_KEY_NEXT\s*:\s*'@Microsoft\.KeyVault\(SecretUri=\$\{keyVault\.outputs\.nextEncryptionKeySecretUri\}\)'\s*\}/,
+    );
+    expect(mainParams.find((p) => p.name === 'encryptionKeyNextSecretName')?.defaultValue).toBe("''");
+    const keyVaultParams = memberValue(declaration(MAIN, 'keyVault').body, 'params') ?? '{}';
+    expect(memberValue(keyVaultParams, 'nextEncryptionKeySecretName')).toBe('encryptionKeyNextSecretName');
+    // The same vault and the same versionless form as the current key's reference.
+    const keyVault = readBicep(path.join(INFRA, 'modules', 'keyvault.bicep'));
+    const output = (name: string): string => new RegExp(`^output\\s+${name}\\s+string\\s*=\\s*(.+)$`, 'm').exec(keyVault)?.[1] ?? '';
+    expect(output('encryptionKeySecretUri')).toBe("'${vault.properties.vaultUri}secrets/${encryptionKeySecretName}/'");
+    expect(output('nextEncryptionKeySecretUri')).toBe("empty(nextEncryptionKeySecretName) ? '' : '${vault.properties.vaultUri}secrets/${nextEncryptionKeySecretName}/'");
+    // The app identity reads it through its Secrets User assignment on the whole vault.
+    expect(memberValue(declaration(keyVault, 'appReadsSecrets').body, 'scope')).toBe('vault');
   });
 
   it('uses identity-based storage and a Key Vault reference for the encryption key', () => {
