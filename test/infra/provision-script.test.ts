@@ -173,7 +173,7 @@ beforeAll(async () => {
   chmodSync(path.join(fakeBin, 'az'), 0o755);
   writeFileSync(adminTokenFile, await stack.adminToken());
   writeFileSync(loginTokenFile, await provisionerToken());
-});
+}, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
@@ -286,7 +286,13 @@ async function provisionerTokensStored(): Promise<number> {
   return count;
 }
 
-describe('provision.sh against the app, as an Entra admin (the bootstrap)', () => {
+/**
+ * A script run takes a few seconds alone and several times that while the rest of the suite shares
+ * the two cores; some tests run it twice.
+ */
+const SCRIPT_TESTS = { timeout: 180_000 };
+
+describe('provision.sh against the app, as an Entra admin (the bootstrap)', SCRIPT_TESTS, () => {
   let afterFirstRun: Record<string, unknown>;
 
   it('writes policies (the derived provisioning policy first), creates the missing auth and KV mounts, writes configs and roles', async () => {
@@ -469,7 +475,7 @@ describe('provision.sh against the app, as an Entra admin (the bootstrap)', () =
   });
 });
 
-describe('provision.sh with the narrow provisioning token, once the bootstrap is done', () => {
+describe('provision.sh with the narrow provisioning token, once the bootstrap is done', SCRIPT_TESTS, () => {
   const narrow = (): Declarations => declarations({ roles: [WEB, BATCH] });
   let bootstrapped: Record<string, unknown>;
 
@@ -477,7 +483,7 @@ describe('provision.sh with the narrow provisioning token, once the bootstrap is
     const run = await runScript(narrow());
     if (run.code !== 0) throw new Error(`bootstrap run failed: ${run.stderr}`);
     bootstrapped = await state();
-  });
+  }, SCRIPT_TESTS.timeout);
 
   it('logs in through the provisioning role (no admin token asked for), applies the declarations, changes nothing, and revokes its token', async () => {
     const run = await runScript(narrow(), { mode: 'login' });
