@@ -1,10 +1,12 @@
 // azauth on Azure: a Vault-compatible Azure auth method on Azure Functions (Flex Consumption, Linux,
 // Node), with no secret anywhere in the pipeline. The app reaches its storage, its Key Vault and
 // ARM with a user-assigned managed identity. The encryption key is created once by a principal that
-// holds Key Vault Secrets Officer and nothing in azauth; mounts and roles are applied through the
-// app's API by an azauth admin that holds nothing in Key Vault. By default both steps run from a
-// pipeline (scripts/*.sh); running them as deployment scripts is opt-in, because a deployment script
-// makes Azure create a storage account with shared keys.
+// holds Key Vault Secrets Officer and nothing in azauth; policies, mounts, roles and KV mounts are
+// applied through the app's API by a principal that holds nothing in Key Vault: an azauth admin for
+// the bootstrap, afterwards a narrow token from an azure mount role (docs/operations.md,
+// "Provisioning with a narrow token"). By default both steps run from a pipeline (scripts/*.sh);
+// running them as deployment scripts is opt-in, because a deployment script makes Azure create a
+// storage account with shared keys.
 //
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
 //
@@ -14,7 +16,7 @@ metadata description = 'azauth: serverless, Vault-compatible Azure auth method o
 
 targetScope = 'resourceGroup'
 
-import { configFieldDefaults, mount, role, roleFieldDefaults } from 'modules/provision.bicep'
+import { configFieldDefaults, kvMount, kvMountConfigDefaults, mount, policy, provisioningLogin, provisioningLoginDefaults, role, roleFieldDefaults } from 'modules/provision.bicep'
 import { readerScope } from 'modules/types.bicep'
 
 // ---------------------------------------------------------------------------------------------
@@ -44,8 +46,8 @@ param adminTenantId string = tenant().tenantId
 param adminAudience string
 
 // Required, with no fallback: an empty list used to make whoever ran the deployment the admin,
-// silently (issue 10). Name the admins, including the pipeline identity that applies mounts and
-// roles from CI (docs/operations.md, "Who holds what").
+// silently (issue 10). Name the admins; the pipeline identity that provisions from CI is one only
+// until the bootstrap is done (docs/operations.md, "Provisioning with a narrow token").
 @description('AZAUTH_ADMIN_PRINCIPAL_IDS: object ids of the azauth admins (users, service principals, managed identities; a group\'s members are not expanded). At least one. The provisioning identity is added when provisionMountsAndRoles is true.')
 @minLength(1)
 param adminPrincipalIds string[]
@@ -152,10 +154,21 @@ param encryptionKeyCreatorPrincipalIds string[] = []
 @description('Azure CLI version of the deployment scripts\' container.')
 param azCliVersion string = '2.67.0'
 
+// A root-key rollover (docs/operations.md, "Rolling the encryption key") needs the next key beside
+// the current one for a while. Hand-set, AZAUTH_ENCRYPTION_KEY_NEXT would vanish at the next
+// deployment (the app settings are replaced whole), and values the app had sealed under it would no
+// longer open: so the rollover goes through this parameter.
+@description('Name of a second Key Vault secret in this vault holding the next root key, during a root-key rollover only: set, AZAUTH_ENCRYPTION_KEY_NEXT becomes a Key Vault reference to it. Create the secret first (scripts/encryption-key.sh with SECRET_NAME), use a fresh name for each rollover, and clear this once the next key has been promoted. Empty (default): no rollover.')
+param encryptionKeyNextSecretName string = ''
+
 // ---------------------------------------------------------------------------------------------
-// Mounts and roles (applied through the app's API; the package must be published first). By
-// default a pipeline applies them: scripts/provision.sh with the provisionInput output.
+// Policies, mounts, roles and KV mounts (applied through the app's API; the package must be
+// published first). By default a pipeline applies them: scripts/provision.sh with the
+// provisionInput output.
 // ---------------------------------------------------------------------------------------------
+
+@description('ACL policies to write (see modules/provision.bicep for the fields); roles name them in token_policies.')
+param policies policy[] = []
 
 @description('Auth mounts to create when missing and configure (see modules/provision.bicep for the fields).')
 param mounts mount[] = []
@@ -163,10 +176,19 @@ param mounts mount[] = []
 @description('Roles to write.')
 param roles role[] = []
 
+@description('KV secrets engines to create when missing, or tune (see modules/provision.bicep). No secret goes through Bicep.')
+param kvMounts kvMount[] = []
+
+@description('The narrow provisioning login: an azure mount role bound to principal_ids (and to id-<name>-provision when it exists) whose tokens carry only the provisioning policy derived by scripts/provision.sh. Written by an Entra-admin run (the bootstrap); afterwards provisioning logs in with it. Empty role (default): none.')
+param provisionLogin provisioningLogin = {}
+
+@description('Whether id-<name>-provision (provisionMountsAndRoles) is an azauth admin and provisions with its Entra admin token: the bootstrap, and every run that widens the provisioning policy. false once the bootstrap is done: it is then no admin and logs in through provisionLogin, which must name a role.')
+param provisionIdentityIsAdmin bool = true
+
 @description('Delete roles of the managed mounts that are not declared in roles.')
 param prune bool = false
 
-@description('Opt-in: apply mounts and roles in this deployment with a deployment script, run as a provisioning identity (id-<name>-provision: an azauth admin with no Azure role and no Key Vault access; workload templates reuse it with modules/provision.bicep). The script needs the published package (so not on the first deployment) and Azure creates a shared-key storage account for it. false (default): apply them with scripts/provision.sh from a pipeline, using the provisionInput output.')
+@description('Opt-in: apply policies, mounts, roles and KV mounts in this deployment with a deployment script, run as a provisioning identity (id-<name>-provision: no Azure role and no Key Vault access; an azauth admin while provisionIdentityIsAdmin, afterwards only the provisioning policy; workload templates reuse it with modules/provision.bicep). The script needs the published package (so not on the first deployment) and Azure creates a shared-key storage account for it. false (default): apply them with scripts/provision.sh from a pipeline, using the provisionInput output.')
 param provisionMountsAndRoles bool = false
 
 @description('Changes on every deployment so the provisioning script runs again and repairs drift.')
@@ -210,7 +232,8 @@ module keyCreatorIdentity 'modules/identity.bicep' = if (generateEncryptionKey) 
 }
 
 // Runs the provisioning deployment script (opt-in) and, through modules/provision.bicep, workload
-// templates' role declarations: an azauth admin, with no Azure role and no access to the key.
+// templates' role declarations: no Azure role and no access to the key; an azauth admin only while
+// provisionIdentityIsAdmin (the bootstrap), afterwards it logs in through provisionLogin.
 module provisionIdentity 'modules/identity.bicep' = if (provisionMountsAndRoles) {
   name: 'azauth-provision-identity'
   params: {
@@ -245,6 +268,7 @@ module keyVault 'modules/keyvault.bicep' = {
     keyCreatorIdentityPrincipalId: generateEncryptionKey ? keyCreatorIdentity.outputs.principalId : ''
     keyCreatorPrincipalIds: encryptionKeyCreatorPrincipalIds
     encryptionKeySecretName: encryptionKeySecretName
+    nextEncryptionKeySecretName: encryptionKeyNextSecretName
     auditWorkspaceId: monitoring.outputs.workspaceId
   }
 }
@@ -301,7 +325,9 @@ module readerOnResourceGroups 'modules/rbac-reader.bicep' = [
 // consistency test parses this object: keep one setting per line.
 // ---------------------------------------------------------------------------------------------
 
-var adminPrincipals = union(adminPrincipalIds, provisionMountsAndRoles ? [provisionIdentity.outputs.principalId] : [])
+// The provisioning identity is root only for the bootstrap; afterwards it logs in through
+// provisionLogin and holds the provisioning policy alone.
+var adminPrincipals = union(adminPrincipalIds, provisionMountsAndRoles && provisionIdentityIsAdmin ? [provisionIdentity.outputs.principalId] : [])
 
 var appSettings = union(
   {
@@ -335,7 +361,9 @@ var appSettings = union(
   // Endpoint overrides are absent unless given: present, they would pin every mount to one cloud.
   empty(authorityHostOverride) ? {} : { AZURE_AUTHORITY_HOST: authorityHostOverride },
   empty(armEndpointOverride) ? {} : { AZAUTH_ARM_ENDPOINT: armEndpointOverride },
-  empty(graphEndpointOverride) ? {} : { AZAUTH_GRAPH_ENDPOINT: graphEndpointOverride }
+  empty(graphEndpointOverride) ? {} : { AZAUTH_GRAPH_ENDPOINT: graphEndpointOverride },
+  // During a root-key rollover only: the next key, a second Key Vault reference beside the current one.
+  empty(encryptionKeyNextSecretName) ? {} : { AZAUTH_ENCRYPTION_KEY_NEXT: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.nextEncryptionKeySecretUri})' }
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -368,17 +396,52 @@ module functionApp 'modules/functionapp.bicep' = {
 
 var vaultAddr = 'https://${functionApp.outputs.defaultHostName}'
 
+// The provisioning login with the provisioning identity bound to its role when that identity exists.
+var login = union(provisionLogin, {
+  principal_ids: union(provisionLogin.?principal_ids ?? [], provisionMountsAndRoles ? [provisionIdentity.outputs.principalId] : [])
+})
+
 // Exactly what modules/provision.bicep gives its script (the consistency tests compare the two), so
 // a pipeline running scripts/provision.sh with the provisionInput output applies the same state.
+var loginSettings = union(provisioningLoginDefaults, login)
+
+var loginRoles = empty(loginSettings.role) ? [] : [
+  {
+    mount: loginSettings.mount
+    name: loginSettings.role
+    bound_service_principal_ids: loginSettings.principal_ids
+    token_policies: [loginSettings.policy]
+    token_ttl: loginSettings.token_ttl
+    token_max_ttl: loginSettings.token_ttl
+  }
+]
+
+var desiredLogin = empty(loginSettings.role) ? {} : {
+  mount: loginSettings.mount
+  role: loginSettings.role
+  policy: loginSettings.policy
+  resource: loginSettings.resource
+}
+
 var desiredMounts = map(mounts, declared => {
   path: declared.path
   description: declared.?description ?? ''
   config: union(configFieldDefaults, declared.config)
 })
 
-var desiredRoles = map(roles, declared => union(roleFieldDefaults, declared))
+var desiredRoles = map(concat(roles, loginRoles), declared => union(roleFieldDefaults, declared))
 
-module provision 'modules/provision.bicep' = if (provisionMountsAndRoles && (!empty(mounts) || !empty(roles))) {
+var desiredKvMounts = map(kvMounts, declared => {
+  path: declared.path
+  description: declared.?description ?? ''
+  options: declared.options
+  config: union(kvMountConfigDefaults, declared.?config ?? {})
+})
+
+// Parameters only (no module output), so the condition is known when the deployment starts.
+var declaresSomething = !empty(mounts) || !empty(roles) || !empty(policies) || !empty(kvMounts) || !empty(provisionLogin.?role ?? '')
+
+module provision 'modules/provision.bicep' = if (provisionMountsAndRoles && declaresSomething) {
   name: 'azauth-provision'
   params: {
     location: location
@@ -386,8 +449,12 @@ module provision 'modules/provision.bicep' = if (provisionMountsAndRoles && (!em
     vaultAddr: vaultAddr
     adminAudience: adminAudience
     adminIdentityId: provisionIdentity.outputs.id
+    auth: provisionIdentityIsAdmin ? 'admin' : 'login'
+    login: login
+    policies: policies
     mounts: mounts
     roles: roles
+    kvMounts: kvMounts
     prune: prune
     runTag: provisionRunTag
     azCliVersion: azCliVersion
@@ -407,7 +474,7 @@ output identityPrincipalId string = appIdentity.outputs.principalId
 @description('Client id of the app\'s managed identity.')
 output identityClientId string = appIdentity.outputs.clientId
 
-@description('Object id of the provisioning identity (an azauth admin with no Azure role); empty unless provisionMountsAndRoles is true.')
+@description('Object id of the provisioning identity (no Azure role; an azauth admin while provisionIdentityIsAdmin); empty unless provisionMountsAndRoles is true.')
 output provisionIdentityPrincipalId string = provisionMountsAndRoles ? provisionIdentity.outputs.principalId : ''
 
 @description('Resource id of the provisioning identity, the adminIdentityId of modules/provision.bicep in workload templates; empty unless provisionMountsAndRoles is true.')
@@ -429,13 +496,16 @@ output encryptionKeySecretName string = encryptionKeySecretName
 output applicationInsightsName string = monitoring.outputs.insightsName
 
 @description('What the provisioning script did, when it ran.')
-output provisionSummary object = provisionMountsAndRoles && (!empty(mounts) || !empty(roles)) ? provision.outputs.summary : {}
+output provisionSummary object = provisionMountsAndRoles && declaresSomething ? provision.outputs.summary : {}
 
-@description('The environment of scripts/provision.sh for applying mounts and roles from a pipeline (docs/operations.md, "Deploy"): the same values the provisioning deployment script gets. No secret: client_secret is not a field of the mount type.')
+@description('The environment of scripts/provision.sh for applying policies, mounts, roles and KV mounts from a pipeline (docs/operations.md, "Deploy"): the same values the provisioning deployment script gets, except how it authenticates (AZAUTH_PROVISION_AUTH, the pipeline\'s choice). No secret: client_secret is not a field of the mount type and KV mounts carry no data.')
 output provisionInput object = {
   VAULT_ADDR: vaultAddr
   AZAUTH_ADMIN_AUDIENCE: adminAudience
+  AZAUTH_POLICIES: string(policies)
   AZAUTH_MOUNTS: string(desiredMounts)
   AZAUTH_ROLES: string(desiredRoles)
+  AZAUTH_KV_MOUNTS: string(desiredKvMounts)
+  AZAUTH_PROVISION_LOGIN: string(desiredLogin)
   AZAUTH_PRUNE: prune ? 'true' : 'false'
 }

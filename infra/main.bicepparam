@@ -1,8 +1,9 @@
 // Example parameters. Copy, replace the ids, then deploy in one pass:
 //   az deployment group create -g rg-azauth -n azauth -f infra/main.bicep -p infra/main.bicepparam
-// This runs no deployment script. The encryption key, the package, and the mounts and roles below
-// then come from a pipeline: scripts/encryption-key.sh, the package upload, scripts/provision.sh
-// with the deployment's provisionInput output (docs/operations.md, "Deploy", or infra/README.md).
+// This runs no deployment script. The encryption key, the package, and the policies, mounts, roles
+// and KV mounts below then come from a pipeline: scripts/encryption-key.sh, the package upload,
+// scripts/provision.sh with the deployment's provisionInput output (docs/operations.md, "Deploy",
+// or infra/README.md).
 using 'main.bicep'
 
 param name = 'azauth'
@@ -10,8 +11,9 @@ param name = 'azauth'
 // App ID URI of the app registration made for azauth admins (docs/operations.md, "Admin audience").
 param adminAudience = 'api://azauth-admin-contoso'
 
-// Object ids of the azauth admins: at least one, nobody becomes admin by running the deployment.
-// Include the pipeline identity that applies mounts and roles (docs/operations.md, "Who holds what").
+// Object ids of the azauth admins (root): at least one, nobody becomes admin by running the
+// deployment. The pipeline identity that provisions is one only for the bootstrap, until its narrow
+// login (provisionLogin below) exists (docs/operations.md, "Provisioning with a narrow token").
 param adminPrincipalIds = [
   '55555555-5555-5555-5555-555555555555'
 ]
@@ -24,6 +26,22 @@ param verifiedScopes = [
   {
     subscriptionId: '00000000-0000-0000-0000-000000000002'
     resourceGroupName: 'rg-workloads'
+  }
+]
+
+// ACL policies; roles attach them with token_policies. HCL in a multi-line string.
+param policies = [
+  {
+    name: 'web'
+    policy: '''
+# The web role's workloads read their own secrets and list their keys, nothing else.
+path "kv/data/web/*" {
+  capabilities = ["read"]
+}
+path "kv/metadata/web/*" {
+  capabilities = ["list"]
+}
+'''
   }
 ]
 
@@ -68,7 +86,30 @@ param roles = [
   }
 ]
 
+// KV secrets engines. Their secrets are written through the API by whoever holds a policy for them,
+// never through Bicep.
+param kvMounts = [
+  {
+    path: 'kv'
+    description: 'Application secrets'
+    options: {
+      version: '2'
+    }
+  }
+]
+
 param prune = false
+
+// Least-privilege provisioning (docs/operations.md, "Provisioning with a narrow token"): the first
+// run of scripts/provision.sh is made by an admin and writes the role azure/azauth-provision, bound
+// to this pipeline identity, and its policy, derived from the declarations above. From then on the
+// pipeline runs the script with AZAUTH_PROVISION_AUTH=login and is not in adminPrincipalIds.
+param provisionLogin = {
+  role: 'azauth-provision'
+  principal_ids: [
+    '77777777-7777-7777-7777-777777777777'
+  ]
+}
 
 // Who creates AZAUTH_ENCRYPTION_KEY with scripts/encryption-key.sh (gets Key Vault Secrets Officer):
 // the platform pipeline's identity, never one that workload pipelines use.

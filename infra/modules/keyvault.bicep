@@ -27,6 +27,9 @@ param keyCreatorPrincipalIds string[] = []
 @description('Name of the secret that holds the base64 of the 32-byte encryption key.')
 param encryptionKeySecretName string
 
+@description('Name of a second secret holding the next root key during a root-key rollover (AZAUTH_ENCRYPTION_KEY_NEXT); empty = none.')
+param nextEncryptionKeySecretName string = ''
+
 @description('Resource id of the Log Analytics workspace that receives the vault\'s audit events (every read and write of the key).')
 param auditWorkspaceId string
 
@@ -117,3 +120,8 @@ output name string = vault.name
 // Versionless, so the reference follows the secret's current version.
 @description('Versionless URI of the encryption key secret, for the Key Vault reference.')
 output encryptionKeySecretUri string = '${vault.properties.vaultUri}secrets/${encryptionKeySecretName}/'
+
+// The same for the next key of a rollover. The app identity's Secrets User assignment is on the
+// vault, so it reads this secret too.
+@description('Versionless URI of the next root key\'s secret during a rollover; empty when none is named.')
+output nextEncryptionKeySecretUri string = empty(nextEncryptionKeySecretName) ? '' : '${vault.properties.vaultUri}secrets/${nextEncryptionKeySecretName}/'

@@ -1,16 +1,20 @@
-// Declares azauth mounts and roles next to the workloads they admit, and applies them through the
-// app's own Vault HTTP API (sys/auth, auth/<path>/config, auth/<mount>/role/<name>) from a
-// deployment script. The script signs in as a user-assigned managed identity that the app lists
-// in AZAUTH_ADMIN_PRINCIPAL_IDS and asks Entra for a token for AZAUTH_ADMIN_AUDIENCE: no secret
-// exists anywhere. Usable from main.bicep or from any workload's Bicep file in the same tenant.
-// Every use runs a deployment script, for which Azure creates a storage account with shared keys:
-// where policy forbids that, run scripts/provision.sh from a pipeline instead, with the same
-// input (main.bicep's provisionInput output).
+// Declares azauth policies, auth mounts, roles and KV mounts next to the workloads they admit, and
+// applies them through the app's own Vault HTTP API (sys/policies/acl, sys/auth, auth/<path>/config,
+// auth/<mount>/role/<name>, sys/mounts) from a deployment script, signed in as a user-assigned
+// managed identity: no secret exists anywhere. The script authenticates either as an azauth admin
+// (auth 'admin': the identity is in AZAUTH_ADMIN_PRINCIPAL_IDS and asks Entra for a token for
+// AZAUTH_ADMIN_AUDIENCE: the bootstrap) or, once the bootstrap is done, through the narrow
+// provisioning login (auth 'login': an azure mount role bound to the identity, whose token carries
+// only the provisioning policy; docs/operations.md, "Provisioning with a narrow token"). Usable from
+// main.bicep or from any workload's Bicep file in the same tenant. Every use runs a deployment
+// script, for which Azure creates a storage account with shared keys: where policy forbids that,
+// run scripts/provision.sh from a pipeline instead, with the same input (main.bicep's
+// provisionInput output).
 //
 // Property names of the types below are the API's field names (test/infra/consistency.test.ts
-// checks them against the app's request schemas), so a mount or role reads as the JSON the API
-// takes. Durations are strings in Vault's syntax ('90s', '1h', '2d') because Bicep types cannot
-// say "int or string".
+// checks them against the app's request schemas), so a mount, role, policy or KV mount reads as the
+// JSON the API takes. Durations are strings in Vault's syntax ('90s', '1h', '2d') because Bicep
+// types cannot say "int or string". Nothing here carries a secret: no client_secret, no KV data.
 
 @export()
 @description('The clouds the config API accepts (matched case-insensitively by the app).')
@@ -136,6 +140,71 @@ type role = {
   token_type: ('default' | 'service' | 'batch')?
 }
 
+@export()
+@description('An ACL policy: PUT sys/policies/acl/<name> with {"policy": "<text>"}. Written whole on every run; never deleted by provisioning.')
+type policy = {
+  @description('Policy name (case-insensitive; letters, digits, _ - .). Not root; default may be declared (it replaces Vault\'s default rules).')
+  name: string
+
+  @description('The policy document in Vault\'s HCL (or its JSON form); a Bicep multi-line string keeps it readable.')
+  policy: string
+}
+
+@export()
+@description('options of a KV mount.')
+type kvMountOptions = {
+  @description('KV version, required so that no default decides it: \'2\' (versioned, the usual choice) or \'1\'. An existing mount of another version is left alone and reported.')
+  version: ('1' | '2')
+}
+
+@export()
+@description('config of a KV mount (sys/mounts/<path> and its tune).')
+type kvMountConfig = {
+  @description('Default lease TTL (duration, or \'system\'); v1 reads report it as lease_duration.')
+  default_lease_ttl: string?
+
+  @description('Maximum lease TTL (duration, or \'system\').')
+  max_lease_ttl: string?
+}
+
+@export()
+@description('A KV secrets engine: POST sys/mounts/<path> (type kv) when missing; an existing one of the declared version is tuned (description, lease TTLs). Never disabled here, and no secret goes through Bicep.')
+type kvMount = {
+  @description('Mount path, one segment of letters, digits, _ - and . (not sys, auth, audit, cubbyhole, identity).')
+  path: string
+
+  @description('Description listed by GET sys/mounts.')
+  description: string?
+
+  @description('The KV version.')
+  options: kvMountOptions
+
+  @description('Lease TTLs.')
+  config: kvMountConfig?
+}
+
+@export()
+@description('The narrow provisioning login (docs/operations.md, "Provisioning with a narrow token"): an azure mount role bound to the provisioning principals whose tokens carry only the provisioning policy, which scripts/provision.sh derives from the declarations. Both are written by Entra-admin runs only (the bootstrap).')
+type provisioningLogin = {
+  @description('Role name; empty (default) = no provisioning login.')
+  role: string?
+
+  @description('Path of the azure mount the role belongs to; its config must accept the principals\' tenant and resource. Default azure.')
+  mount: string?
+
+  @description('Name of the derived provisioning policy. Default azauth-provision.')
+  policy: string?
+
+  @description('The mount\'s resource: the audience of the Entra token the principals log in with. Default https://management.azure.com/.')
+  resource: string?
+
+  @description('Object ids bound to the role (pipeline identities; main.bicep adds its provisioning identity).')
+  principal_ids: string[]?
+
+  @description('Lifetime of a provisioning token (duration, also its maximum). Default 15m.')
+  token_ttl: string?
+}
+
 @description('Azure region where the deployment script runs.')
 param location string = resourceGroup().location
 
@@ -148,14 +217,26 @@ param vaultAddr string
 @description('AZAUTH_ADMIN_AUDIENCE of the app: the resource the script requests its admin token for.')
 param adminAudience string
 
-@description('Resource id of the user-assigned identity the script runs as; its object id must be in the app\'s AZAUTH_ADMIN_PRINCIPAL_IDS.')
+@description('Resource id of the user-assigned identity the script runs as. With auth \'admin\' its object id must be in the app\'s AZAUTH_ADMIN_PRINCIPAL_IDS; with \'login\' it must be bound to the role of login.')
 param adminIdentityId string
 
-@description('Mounts to create when missing and configure.')
+@description('How the script authenticates: admin (an Entra admin token: the bootstrap, and every run that widens what provisioning may touch) or login (through login\'s role: the provisioning policy only).')
+param auth ('admin' | 'login') = 'admin'
+
+@description('The narrow provisioning login: its role is declared with the roles, its policy derived by the script. Empty role = none.')
+param login provisioningLogin = {}
+
+@description('ACL policies to write (roles name them in token_policies).')
+param policies policy[] = []
+
+@description('Auth mounts to create when missing and configure.')
 param mounts mount[] = []
 
 @description('Roles to write.')
 param roles role[] = []
+
+@description('KV secrets engines to create when missing, or tune.')
+param kvMounts kvMount[] = []
 
 @description('Delete roles of the listed mounts (and of the mounts the roles name) that are not in roles. Off by default: a role is deleted only when asked.')
 param prune bool = false
@@ -215,15 +296,63 @@ var roleFieldDefaults = {
   token_type: 'default'
 }
 
-// main.bicep's provisionInput repeats these two expressions word for word (the consistency tests
+// The same for a KV mount's config: 'system' puts a lease TTL back to the system value on tune.
+@export()
+var kvMountConfigDefaults = {
+  default_lease_ttl: 'system'
+  max_lease_ttl: 'system'
+}
+
+// What an omitted field of login means.
+@export()
+var provisioningLoginDefaults = {
+  role: ''
+  mount: 'azure'
+  policy: 'azauth-provision'
+  resource: 'https://management.azure.com/'
+  principal_ids: []
+  token_ttl: '15m'
+}
+
+// main.bicep's provisionInput repeats the expressions below word for word (the consistency tests
 // compare them), so a pipeline gets exactly what this script gets.
+var loginSettings = union(provisioningLoginDefaults, login)
+
+// The provisioning role: bound to the provisioning principals, carrying only the provisioning
+// policy, short-lived. Declared like any role (so prune keeps it); the script writes it only when
+// it runs as an admin.
+var loginRoles = empty(loginSettings.role) ? [] : [
+  {
+    mount: loginSettings.mount
+    name: loginSettings.role
+    bound_service_principal_ids: loginSettings.principal_ids
+    token_policies: [loginSettings.policy]
+    token_ttl: loginSettings.token_ttl
+    token_max_ttl: loginSettings.token_ttl
+  }
+]
+
+var desiredLogin = empty(loginSettings.role) ? {} : {
+  mount: loginSettings.mount
+  role: loginSettings.role
+  policy: loginSettings.policy
+  resource: loginSettings.resource
+}
+
 var desiredMounts = map(mounts, declared => {
   path: declared.path
   description: declared.?description ?? ''
   config: union(configFieldDefaults, declared.config)
 })
 
-var desiredRoles = map(roles, declared => union(roleFieldDefaults, declared))
+var desiredRoles = map(concat(roles, loginRoles), declared => union(roleFieldDefaults, declared))
+
+var desiredKvMounts = map(kvMounts, declared => {
+  path: declared.path
+  description: declared.?description ?? ''
+  options: declared.options
+  config: union(kvMountConfigDefaults, declared.?config ?? {})
+})
 
 resource provision 'Microsoft.Resources/deploymentScripts@2023-08-01' = {
   name: scriptName
@@ -257,6 +386,22 @@ resource provision 'Microsoft.Resources/deploymentScripts@2023-08-01' = {
         value: string(desiredRoles)
       }
       {
+        name: 'AZAUTH_POLICIES'
+        value: string(policies)
+      }
+      {
+        name: 'AZAUTH_KV_MOUNTS'
+        value: string(desiredKvMounts)
+      }
+      {
+        name: 'AZAUTH_PROVISION_LOGIN'
+        value: string(desiredLogin)
+      }
+      {
+        name: 'AZAUTH_PROVISION_AUTH'
+        value: auth
+      }
+      {
         name: 'AZAUTH_PRUNE'
         value: prune ? 'true' : 'false'
       }
@@ -272,5 +417,5 @@ resource provision 'Microsoft.Resources/deploymentScripts@2023-08-01' = {
   }
 }
 
-@description('What the run did: mounts created, configs and roles written, roles deleted, undeclared roles kept.')
+@description('What the run did: how it authenticated, policies written, mounts created, configs written, KV mounts created or tuned, roles written or deleted, undeclared roles kept, errors.')
 output summary object = provision.properties.outputs

@@ -7,6 +7,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * Index of the closing quote of the string that starts at `i`: the last quote of a multi-line
+ * `'''...'''` (verbatim, no escapes), or the quote ending a `'...'` (with `\\` escapes).
+ */
+function stringEnd(text: string, i: number): number {
+  if (text.startsWith("'''", i)) {
+    const end = text.indexOf("'''", i + 3);
+    return end === -1 ? text.length : end + 2;
+  }
+  let j = i + 1;
+  while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
+  return j;
+}
+
 /** Removes `//` and `/* *\/` comments, keeping strings ('...', '''...''') intact. */
 export function stripComments(source: string): string {
   let out = '';
@@ -18,8 +32,7 @@ export function stripComments(source: string): string {
       out += source.slice(i, stop);
       i = stop;
     } else if (source[i] === "'") {
-      let j = i + 1;
-      while (j < source.length && source[j] !== "'") j += source[j] === '\\' ? 2 : 1;
+      const j = stringEnd(source, i);
       out += source.slice(i, j + 1);
       i = j + 1;
     } else if (source.startsWith('//', i)) {
@@ -49,8 +62,7 @@ function expressionFrom(source: string, start: number): string {
   while (i < source.length) {
     const ch = source[i];
     if (ch === "'") {
-      let j = i + 1;
-      while (j < source.length && source[j] !== "'") j += source[j] === '\\' ? 2 : 1;
+      const j = stringEnd(source, i);
       i = j + 1;
       continue;
     }
@@ -68,8 +80,7 @@ function balancedFrom(source: string, start: number): string {
   for (let i = start; i < source.length; i += 1) {
     const ch = source[i];
     if (ch === "'") {
-      let j = i + 1;
-      while (j < source.length && source[j] !== "'") j += source[j] === '\\' ? 2 : 1;
+      const j = stringEnd(source, i);
       i = j;
       continue;
     }
@@ -178,8 +189,7 @@ function topLevelMembers(body: string): string[] {
   for (let i = 0; i < body.length; i += 1) {
     const ch = body[i] ?? '';
     if (ch === "'") {
-      let j = i + 1;
-      while (j < body.length && body[j] !== "'") j += body[j] === '\\' ? 2 : 1;
+      const j = stringEnd(body, i);
       current += body.slice(i, j + 1);
       i = j;
       continue;
@@ -212,8 +222,7 @@ export function objectMembers(expression: string): ObjectMember[] {
     for (let i = 0; i < text.length; i += 1) {
       const ch = text[i];
       if (ch === "'") {
-        let j = i + 1;
-        while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
+        const j = stringEnd(text, i);
         i = j;
         continue;
       }
@@ -238,6 +247,9 @@ export type BicepLiteral = string | number | boolean | null | BicepLiteral[] | {
 /** Evaluates a literal: strings without interpolation, numbers, booleans, null, arrays, objects. */
 export function bicepLiteral(text: string): BicepLiteral {
   const value = text.trim();
+  // A multi-line string is verbatim; a newline right after the opening quotes is not part of it.
+  const multiLine = /^'''\r?\n?([\s\S]*?)'''$/.exec(value);
+  if (multiLine) return multiLine[1] ?? '';
   if (/^'(?:[^'\\$]|\\.|\$(?!\{))*'$/.test(value)) return value.slice(1, -1).replace(/\\(.)/g, '$1');
   if (/^-?\d+$/.test(value)) return Number(value);
   if (value === 'true' || value === 'false') return value === 'true';
@@ -297,9 +309,7 @@ export interface BicepDeclaration {
 
 /** Skips a quoted string starting at `i`; returns the index of its closing quote. */
 function skipString(text: string, i: number): number {
-  let j = i + 1;
-  while (j < text.length && text[j] !== "'") j += text[j] === '\\' ? 2 : 1;
-  return j;
+  return stringEnd(text, i);
 }
 
 /** Index of the first `{` at bracket depth 0 from `start`, strings skipped. */

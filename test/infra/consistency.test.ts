@@ -1,9 +1,9 @@
 /**
  * infra/ against the app, without a Bicep compiler (none runs on these machines): the app settings
  * main.bicep sets are exactly the ones the app reads (shared/settings.ts) plus a documented list of
- * platform settings; the provisioning module's mount and role types use the API's own field names
- * and every value they can send is accepted by the API's merge code; the example parameter file is
- * valid input; parameters are described; files referenced by path exist.
+ * platform settings; the provisioning module's mount, role, policy and KV mount types use the API's
+ * own field names and every value they can send is accepted by the API's parsing and merge code; the
+ * example parameter file is valid input; parameters are described; files referenced by path exist.
  * What this cannot check (schemas of Azure resource types, API versions, RBAC) is listed in
  * infra/README.md.
  */
@@ -13,6 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { configFields } from '../../functions/authConfig';
 import { roleFields } from '../../functions/authRole';
 import { applyConfigWrite, type ConfigWriteInput } from '../../shared/config/write';
+import { applyTuning, parseKvVersion, secretMountToEnable } from '../../shared/mounts/secret-mounts';
+import { DEFAULT_TUNING } from '../../shared/mounts/types';
+import { checkPolicyWrite, policyNameFrom } from '../../shared/policies/requests';
 import { applyRoleWrite, type RoleWriteInput } from '../../shared/roles/write';
 import { SETTINGS, readSettings, type SettingName } from '../../shared/settings';
 import { parseFields } from '../../shared/vault/fields';
@@ -21,6 +24,8 @@ import {
   bicepObjectType,
   bicepParams,
   bicepVar,
+  declaration,
+  memberValue,
   objectMembers,
   readBicep,
   stripComments,
@@ -45,9 +50,13 @@ const PLATFORM_SETTINGS: Readonly<Record<string, string>> = {
     'the host signs that telemetry with the app identity, because the component has local (key) auth disabled',
 };
 
-/** Settings the app reads that main.bicep deliberately leaves unset in Azure, with the reason. */
+/**
+ * Settings the app reads that main.bicep deliberately leaves unset in Azure, with the reason.
+ * AZAUTH_ENCRYPTION_KEY_NEXT is not one: the app settings are replaced whole on every deployment, so
+ * a hand-set next key would vanish mid-rollover (and what the app had sealed under it with it);
+ * main.bicep sets it, as a second Key Vault reference, while encryptionKeyNextSecretName is given.
+ */
 const NOT_SET_IN_AZURE: Readonly<Partial<Record<SettingName, string>>> = {
-  AZAUTH_ENCRYPTION_KEY_NEXT: 'set by the operator only while a root-key rollover is in progress (docs/secrets.md), then removed',
   AzureWebJobsStorage:
     'a connection string carries an account key; the account has shared keys disabled, so storage is reached through the identity-based AzureWebJobsStorage__* settings',
 };
@@ -119,6 +128,23 @@ describe('main.bicep app settings', () => {
       expect(appSettingsExpression, `${setting} must be present only when ${param} is non-empty`).toMatch(pattern);
       expect(mainParams.find((p) => p.name === param)?.defaultValue).toBe("''");
     }
+  });
+
+  it('sets AZAUTH_ENCRYPTION_KEY_NEXT only during a rollover, as a Key Vault reference to a second secret of the same vault', () => {
+    // Present only when the parameter names a secret: an unresolvable reference would break sealing.
+    expect(appSettingsExpression).toMatch(
+      /empty\(encryptionKeyNextSecretName\)\s*\?\s*\{\s*\}\s*:\s*\{\s*AZAUTH_ENCRYPTION_KEY_NEXT\s*:\s*'@Microsoft\.KeyVault\(SecretUri=\$\{keyVault\.outputs\.nextEncryptionKeySecretUri\}\)'\s*\}/,
+    );
+    expect(mainParams.find((p) => p.name === 'encryptionKeyNextSecretName')?.defaultValue).toBe("''");
+    const keyVaultParams = memberValue(declaration(MAIN, 'keyVault').body, 'params') ?? '{}';
+    expect(memberValue(keyVaultParams, 'nextEncryptionKeySecretName')).toBe('encryptionKeyNextSecretName');
+    // The same vault and the same versionless form as the current key's reference.
+    const keyVault = readBicep(path.join(INFRA, 'modules', 'keyvault.bicep'));
+    const output = (name: string): string => new RegExp(`^output\\s+${name}\\s+string\\s*=\\s*(.+)$`, 'm').exec(keyVault)?.[1] ?? '';
+    expect(output('encryptionKeySecretUri')).toBe("'${vault.properties.vaultUri}secrets/${encryptionKeySecretName}/'");
+    expect(output('nextEncryptionKeySecretUri')).toBe("empty(nextEncryptionKeySecretName) ? '' : '${vault.properties.vaultUri}secrets/${nextEncryptionKeySecretName}/'");
+    // The app identity reads it through its Secrets User assignment on the whole vault.
+    expect(memberValue(declaration(keyVault, 'appReadsSecrets').body, 'scope')).toBe('vault');
   });
 
   it('uses identity-based storage and a Key Vault reference for the encryption key', () => {
@@ -263,6 +289,78 @@ describe('provision.bicep types and the API', () => {
   });
 });
 
+const policyType = typeProperties(bicepObjectType(PROVISION, 'policy'));
+const kvMountType = typeProperties(bicepObjectType(PROVISION, 'kvMount'));
+const kvOptionsType = typeProperties(bicepObjectType(PROVISION, 'kvMountOptions'));
+const kvConfigType = typeProperties(bicepObjectType(PROVISION, 'kvMountConfig'));
+const kvConfigDefaults = bicepLiteral(bicepVar(PROVISION, 'kvMountConfigDefaults')) as Record<string, BicepLiteral>;
+const loginType = typeProperties(bicepObjectType(PROVISION, 'provisioningLogin'));
+const loginDefaults = bicepLiteral(bicepVar(PROVISION, 'provisioningLoginDefaults')) as Record<string, BicepLiteral>;
+const SYSTEM_TTLS = { defaultTtl: readSettings({}).AZAUTH_DEFAULT_TTL, maxTtl: readSettings({}).AZAUTH_MAX_TTL };
+
+/** What scripts/provision.sh sends to POST sys/mounts/<path> for a declared KV mount (desiredKvMounts). */
+function enableKvPayload(declared: Record<string, BicepLiteral>) {
+  const config = { ...kvConfigDefaults, ...((declared.config as Record<string, BicepLiteral> | undefined) ?? {}) };
+  return secretMountToEnable(String(declared.path), { type: 'kv', description: String(declared.description ?? ''), options: declared.options, config }, SYSTEM_TTLS);
+}
+
+describe('provision.bicep policy and KV mount types and the API', () => {
+  it('declares a policy as the name of its URL and the policy field of PUT sys/policies/acl/<name>', () => {
+    expect(policyType).toEqual([
+      { name: 'name', optional: false, type: 'string' },
+      { name: 'policy', optional: false, type: 'string' },
+    ]);
+  });
+
+  it('declares a KV mount with the sys/mounts enable fields the script sends, the version required', () => {
+    expect(kvMountType).toEqual([
+      { name: 'path', optional: false, type: 'string' },
+      { name: 'description', optional: true, type: 'string' },
+      { name: 'options', optional: false, type: 'kvMountOptions' },
+      { name: 'config', optional: true, type: 'kvMountConfig' },
+    ]);
+    expect(kvOptionsType).toEqual([{ name: 'version', optional: false, type: "('1' | '2')" }]);
+    for (const version of unionLiterals(kvOptionsType[0]?.type ?? '')) {
+      expect(parseKvVersion(version)).toBe(Number(version));
+    }
+  });
+
+  it('names every KV config property after a config field that enable and tune both read', () => {
+    expect(kvConfigType.length).toBeGreaterThan(0);
+    for (const { name } of kvConfigType) {
+      // A field the API reads refuses a value it cannot parse; a misspelled one would be ignored.
+      expect(() => secretMountToEnable('kv-x', { type: 'kv', config: { [name]: 'not-a-duration' } }, SYSTEM_TTLS), name).toThrow(/unable to parse/);
+      expect(() => applyTuning(DEFAULT_TUNING, { [name]: 'not-a-duration' }, SYSTEM_TTLS), name).toThrow(/unable to parse/);
+    }
+  });
+
+  it('has KV config defaults for exactly the optional fields, giving the API\'s own defaults on enable and resetting them on tune', () => {
+    expect(Object.keys(kvConfigDefaults).sort()).toEqual(kvConfigType.filter((p) => p.optional).map((p) => p.name).sort());
+    const enabled = enableKvPayload({ path: 'kv-x', options: { version: '2' } });
+    expect(enabled).toMatchObject({ type: 'kv', description: '', options: { version: '2' }, tuning: DEFAULT_TUNING });
+    const tuned = applyTuning({ ...DEFAULT_TUNING, defaultLeaseTtl: 60, maxLeaseTtl: 120 }, kvConfigDefaults, SYSTEM_TTLS);
+    expect(tuned).toEqual(DEFAULT_TUNING);
+  });
+
+  it('builds the provisioning role from role API fields, and its defaults give a role the API accepts', () => {
+    expect(Object.keys(loginDefaults).sort()).toEqual(loginType.map((p) => p.name).sort());
+    expect(loginType.every((p) => p.optional)).toBe(true);
+    const loginRoleKeys = objectMembers(bicepVar(PROVISION, 'loginRoles')).map((m) => m.key);
+    const body = loginRoleKeys.filter((key) => !ROLE_PATH_PARTS.includes(key));
+    expect(body.filter((key) => !roleType.some((p) => p.name === key))).toEqual([]);
+    const role = applyRolePayload(
+      withDefaults(roleDefaults, {
+        bound_service_principal_ids: ['oid'],
+        token_policies: [loginDefaults.policy ?? ''],
+        token_ttl: loginDefaults.token_ttl ?? '',
+        token_max_ttl: loginDefaults.token_ttl ?? '',
+      }),
+    );
+    expect(role.role).toMatchObject({ tokenPolicies: [loginDefaults.policy], tokenTtl: 900, tokenMaxTtl: 900 });
+    expect(policyNameFrom(String(loginDefaults.policy))).toBe(loginDefaults.policy);
+  });
+});
+
 // ------------------------------------------------------------------------------------------------
 
 describe('main.bicepparam example', () => {
@@ -298,6 +396,30 @@ describe('main.bicepparam example', () => {
       expect(typeof mount === 'string' && typeof name === 'string').toBe(true);
       expect(Object.keys(body).every((key) => roleType.some((p) => p.name === key))).toBe(true);
       applyRolePayload(withDefaults(roleDefaults, body));
+    }
+  });
+
+  it('declares policies the API parses, KV mounts it enables, and roles that name only declared or built-in policies', () => {
+    const policies = literal('policies') as Array<Record<string, BicepLiteral>>;
+    const kvMounts = literal('kvMounts') as Array<Record<string, BicepLiteral>>;
+    const login = { ...loginDefaults, ...(literal('provisionLogin') as Record<string, BicepLiteral>) };
+    expect(policies.length).toBeGreaterThan(0);
+    expect(kvMounts.length).toBeGreaterThan(0);
+    for (const declared of policies) {
+      expect(Object.keys(declared).sort()).toEqual(['name', 'policy']);
+      const { parsed } = checkPolicyWrite(policyNameFrom(String(declared.name)), String(declared.policy));
+      expect(parsed.rules.length, `policy ${String(declared.name)} grants something`).toBeGreaterThan(0);
+      expect(parsed.warnings).toEqual([]);
+    }
+    for (const declared of kvMounts) {
+      expect(Object.keys(declared).every((key) => kvMountType.some((p) => p.name === key))).toBe(true);
+      expect(enableKvPayload(declared).type).toBe('kv');
+    }
+    expect(Object.keys(login).every((key) => loginType.some((p) => p.name === key))).toBe(true);
+    const named = new Set([...policies.map((p) => String(p.name)), 'default', String(login.policy)]);
+    const roles = literal('roles') as Array<Record<string, BicepLiteral>>;
+    for (const role of roles) {
+      for (const policy of (role.token_policies as string[] | undefined) ?? []) expect(named, `role ${String(role.name)}`).toContain(policy);
     }
   });
 });

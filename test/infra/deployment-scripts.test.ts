@@ -101,11 +101,22 @@ describe('the example parameter file (issue 10, Bicep 2 and 3)', () => {
 describe('provisioning from a pipeline (issue 10, Bicep 3)', () => {
   const normalize = (expression: string): string => expression.replace(/\s+/g, ' ');
 
-  it('main.bicep builds mounts and roles exactly as modules/provision.bicep does', () => {
-    for (const name of ['desiredMounts', 'desiredRoles']) {
+  it('main.bicep builds the login, policies, mounts, roles and KV mounts exactly as modules/provision.bicep does', () => {
+    for (const name of ['loginSettings', 'loginRoles', 'desiredLogin', 'desiredMounts', 'desiredRoles', 'desiredKvMounts']) {
       expect(normalize(bicepVar(MAIN, name)), name).toBe(normalize(bicepVar(PROVISION, name)));
     }
+    // ...from the parameters of the same names, so the module sees what main.bicep's own copy sees.
+    const moduleParams = memberValue(bicepDeclarations(MAIN).find((d) => d.symbol === 'provision')?.body ?? '{}', 'params') ?? '{}';
+    for (const name of ['login', 'policies', 'mounts', 'roles', 'kvMounts', 'prune']) {
+      expect(memberValue(moduleParams, name), name).toBe(name);
+    }
   });
+
+  /** Environment variables the deployment script gets that a pipeline chooses itself. */
+  const NOT_IN_PROVISION_INPUT: Readonly<Record<string, string>> = {
+    AZAUTH_HEALTH_WAIT_SECONDS: 'a pipeline publishes the package before it provisions, and can wait its own way',
+    AZAUTH_PROVISION_AUTH: 'how the pipeline authenticates (an admin for the bootstrap, then its narrow login) is the pipeline\'s choice',
+  };
 
   it('outputs provisionInput: the environment scripts/provision.sh reads, as the module gives it', () => {
     const output = /^output\s+provisionInput\s+object\s*=\s*/m.exec(MAIN);
@@ -113,16 +124,26 @@ describe('provisioning from a pipeline (issue 10, Bicep 3)', () => {
     const members = ownMembers(bicepVar(MAIN.slice(output?.index ?? 0).replace(/^output\s+provisionInput\s+object/, 'var provisionInput'), 'provisionInput'));
     const script = readFileSync(path.join(INFRA_DIR, 'scripts', 'provision.sh'), 'utf8');
     const required = [...new Set([...script.matchAll(/\$\{(\w+):\?/g)].map((m) => m[1] ?? ''))];
-    expect(members.map((m) => m.key).sort()).toEqual([...required, 'AZAUTH_PRUNE'].sort());
+    expect(required.filter((name) => !members.some((m) => m.key === name)), 'the script requires these').toEqual([]);
     // The same values the deployment script gets from provision.bicep's environmentVariables.
     const scriptEnv = [...PROVISION.matchAll(/name:\s*'(\w+)'\s*\n\s*value:\s*(.+)/g)].map((m) => ({ key: m[1] ?? '', value: (m[2] ?? '').trim() }));
+    expect(members.map((m) => m.key).sort()).toEqual(scriptEnv.map((e) => e.key).filter((key) => NOT_IN_PROVISION_INPUT[key] === undefined).sort());
     const moduleParams = memberValue(bicepDeclarations(MAIN).find((d) => d.symbol === 'provision')?.body ?? '{}', 'params') ?? '{}';
+    const moduleParamNames = bicepParams(PROVISION).map((p) => p.name);
     for (const { key, value } of members) {
       const inModule = scriptEnv.find((entry) => entry.key === key)?.value;
       expect(inModule, `${key} is not an environment variable of the deployment script`).toBeDefined();
       // provision.bicep's expression in terms of its own parameters, main.bicep's in terms of what it passes them.
-      const asInMain = (inModule ?? '').replace(/\b(vaultAddr|adminAudience|prune)\b/g, (param) => memberValue(moduleParams, param) ?? param);
+      const asInMain = (inModule ?? '').replace(/\b\w+\b/g, (word) => (moduleParamNames.includes(word) ? (memberValue(moduleParams, word) ?? word) : word));
       expect(normalize(value), key).toBe(normalize(asInMain));
     }
+  });
+
+  it('passes no token or secret to the script: it authenticates as its identity, by admin token or login', () => {
+    const scriptEnv = [...PROVISION.matchAll(/name:\s*'(\w+)'\s*\n\s*value:/g)].map((m) => m[1] ?? '');
+    expect(scriptEnv).not.toContain('VAULT_TOKEN');
+    expect(scriptEnv.filter((name) => /TOKEN|SECRET|PASSWORD|KEY$/.test(name))).toEqual([]);
+    const output = /^output\s+provisionInput\s+object\s*=\s*([\s\S]*?)^\}/m.exec(MAIN)?.[1] ?? '';
+    expect(output).not.toMatch(/TOKEN|SECRET/);
   });
 });

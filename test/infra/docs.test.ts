@@ -7,11 +7,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { INFRA_DIR, bicepDeclarations, memberValue, readInfra } from './bicep-source';
+import { INFRA_DIR, bicepDeclarations, bicepParams, memberValue, readInfra } from './bicep-source';
 
 const MAIN = readInfra('main.bicep');
 const INFRA_README = readFileSync(path.join(INFRA_DIR, 'README.md'), 'utf8');
 const OPERATIONS = readFileSync(path.join(INFRA_DIR, '..', 'docs', 'operations.md'), 'utf8');
+const PROVISION_SCRIPT = readFileSync(path.join(INFRA_DIR, 'scripts', 'provision.sh'), 'utf8');
 
 /** The text of a Markdown section, from its heading to the next heading of the same or a higher level. */
 function section(markdown: string, heading: RegExp): string {
@@ -65,5 +66,57 @@ describe('rolling AZAUTH_ENCRYPTION_KEY (issue 10, Bicep 9)', () => {
     const rotation = section(OPERATIONS, /Rotation/);
     const keyRow = rotation.split('\n').find((line) => line.startsWith('| `AZAUTH_ENCRYPTION_KEY`')) ?? '';
     expect(keyRow).not.toMatch(/restart the app/i);
+  });
+});
+
+describe('the root-key rollover (issue 12, Bicep)', () => {
+  const rolling = section(OPERATIONS, /Rolling the encryption key/);
+
+  it('is written out, with no placeholder left', () => {
+    expect(rolling).not.toMatch(/TODO/);
+    for (const step of ['AZAUTH_ENCRYPTION_KEY_NEXT', 'sys/rotate/root', 'retirable', 'pending 0', 'config/configreferences/appsettings/refresh']) {
+      expect(rolling, step).toContain(step);
+    }
+    // The rollout caveat lives in docs/secrets.md; the section points there.
+    expect(rolling).toContain('secrets.md#root-key-rollover-operators');
+    expect(rolling).toMatch(/KV secret values[^|]*\|\s*\*\*Untouched/);
+    for (const stored of ['client secret', 'batch tokens', 'Server keys']) expect(rolling, stored).toContain(stored);
+  });
+
+  it('sets the next key through the parameter main.bicep declares, and promotes it before removing it', () => {
+    const param = /-p (\w+)=azauth-encryption-key-2/.exec(rolling)?.[1];
+    expect(param).toBe('encryptionKeyNextSecretName');
+    expect(bicepParams(MAIN).map((p) => p.name)).toContain(param);
+    // The current secret gets the next key's value first; only then does the setting go.
+    const copied = rolling.indexOf('az keyvault secret set --vault-name "$V" --name azauth-encryption-key ');
+    const removed = rolling.indexOf('deploy **without** `encryptionKeyNextSecretName`');
+    expect(copied).toBeGreaterThan(-1);
+    expect(removed).toBeGreaterThan(copied);
+    // The rewrap runs until done: a single call may stop at its time budget.
+    expect(rolling).toMatch(/vault write -format=json sys\/rotate\/root cursor=/);
+  });
+});
+
+describe('provisioning with a narrow token (issue 11, item 4)', () => {
+  const narrow = section(OPERATIONS, /Provisioning with a narrow token/);
+
+  it('documents every way provision.sh authenticates, the bootstrap first', () => {
+    const modes = [...(/case "\$AUTH" in\n([\s\S]*?)\nesac/.exec(PROVISION_SCRIPT)?.[1] ?? '').matchAll(/^ {2}(\w+)\)/gm)].map((m) => m[1] ?? '');
+    expect(modes).toEqual(['admin', 'login', 'token']);
+    expect(narrow).toContain('AZAUTH_PROVISION_AUTH=login');
+    expect(narrow).toContain('VAULT_TOKEN');
+    expect(narrow).toMatch(/\*\*Bootstrap, as an admin\*\*/);
+    expect(narrow).toContain('AZAUTH_ADMIN_PRINCIPAL_IDS');
+    // Honest about what the narrow token does not contain.
+    expect(narrow).toMatch(/does not contain a stolen pipeline\s+credential/);
+  });
+
+  it('names the parameters main.bicep declares for it, in both documents', () => {
+    const params = bicepParams(MAIN).map((p) => p.name);
+    for (const name of ['provisionLogin', 'provisionIdentityIsAdmin', 'policies', 'kvMounts']) {
+      expect(params, name).toContain(name);
+      expect(INFRA_README, name).toContain(`\`${name}`);
+      expect(OPERATIONS, name).toContain(`\`${name}`);
+    }
   });
 });

@@ -99,6 +99,32 @@ describe('the encryption key and azauth admins (issue 10, Bicep 5)', () => {
   });
 });
 
+describe('the provisioning identity is root only for the bootstrap (issue 11, item 4)', () => {
+  const provisionParams = memberValue(declaration(MAIN, 'provision').body, 'params') ?? '{}';
+
+  it('is in AZAUTH_ADMIN_PRINCIPAL_IDS exactly when the script authenticates as an admin', () => {
+    const param = mainParams.find((p) => p.name === 'provisionIdentityIsAdmin');
+    expect(param?.type).toBe('bool');
+    // The first run writes the provisioning policy and role, which only an admin can.
+    expect(param?.defaultValue).toBe('true');
+    const admins = bicepVar(MAIN, 'adminPrincipals');
+    const conditioned = /(\w+(?:\s*&&\s*\w+)*)\s*\?\s*\[provisionIdentity\.outputs\.principalId\]/.exec(admins)?.[1] ?? '';
+    expect(conditioned.split(/\s*&&\s*/).sort()).toEqual(['provisionIdentityIsAdmin', 'provisionMountsAndRoles']);
+    expect(memberValue(provisionParams, 'auth')).toBe("provisionIdentityIsAdmin ? 'admin' : 'login'");
+  });
+
+  it('is bound to the provisioning role, so that it can log in once it is no admin', () => {
+    expect(memberValue(provisionParams, 'login')).toBe('login');
+    const login = bicepVar(MAIN, 'login');
+    expect(identitiesIn(login)).toEqual(['provisionIdentity']);
+    expect(login).toMatch(/principal_ids:\s*union\(provisionLogin\.\?principal_ids \?\? \[\], provisionMountsAndRoles \? \[provisionIdentity\.outputs\.principalId\] : \[\]\)/);
+    // The role binds the login's principals and carries the provisioning policy alone.
+    const roles = bicepVar(readInfra('modules/provision.bicep'), 'loginRoles');
+    expect(roles).toMatch(/bound_service_principal_ids:\s*loginSettings\.principal_ids/);
+    expect(roles).toMatch(/token_policies:\s*\[loginSettings\.policy\]/);
+  });
+});
+
 describe('admins are named, never implied (issue 10, Bicep 6)', () => {
   it('adminPrincipalIds is required, with @minLength(1)', () => {
     const param = mainParams.find((p) => p.name === 'adminPrincipalIds');
