@@ -157,6 +157,7 @@ export const sysMountsTunePath: PathDefinition = {
             options: options.options,
             // From this write on, the mount answers "Upgrading…" until its data is version 2.
             upgrading: mount.upgrading || options.upgradeToV2,
+            upgradingSince: mount.upgrading ? mount.upgradingSince : options.upgradeToV2 ? new Date().toISOString() : '',
           };
         });
         if (!tuned) throw badRequest(`tune of path "${path}/" failed: no mount entry found`);

@@ -75,11 +75,20 @@ export async function finishDisable(mount: Mount, deps: DisableMountDeps): Promi
   return { removed: await deps.mounts.remove(mount.table, mount.path, mount.uuid), warnings };
 }
 
-/** Finishes every disable that was cut short (the `mounts` cleanup timer). */
+/**
+ * How long a disable belongs to the request that began it before the timer takes it over: longer
+ * than a request may run (AZAUTH_REQUEST_TIMEOUT, 45 s by default), so the timer never works beside a
+ * disable that is still being answered.
+ */
+export const DISABLE_HANDOVER_MS = 60_000;
+
+/** Finishes every disable that was cut short (the `mountCleanup` timer). */
 export async function finishInterruptedDisables(deps: DisableMountDeps): Promise<{ finished: string[]; failed: string[] }> {
+  const now = deps.now ?? Date.now;
   const finished: string[] = [];
   const failed: string[] = [];
   for (const mount of await deps.mounts.disabling()) {
+    if (now() - Date.parse(mount.disablingSince) < DISABLE_HANDOVER_MS) continue;
     const name = `${mount.table === 'auth' ? 'auth/' : ''}${mount.path}`;
     try {
       await finishDisable(mount, deps);

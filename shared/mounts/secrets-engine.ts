@@ -8,6 +8,7 @@
  * by its time budget is finished by the `mountCleanup` timer.
  */
 import type { KvEngine } from '../kv/store';
+import { DISABLE_HANDOVER_MS } from './disable';
 import type { MountStore } from './store';
 import type { Mount } from './types';
 
@@ -30,17 +31,28 @@ export function kvSecretsEngine(kv: KvEngine, mounts: MountStore, now: () => num
         if (now() >= deadline) return false;
       }
       // Cleared only on this enable of the mount (a disable and re-enable meanwhile is another mount).
-      await mounts.update('secret', mount.path, (current) => (current.uuid === mount.uuid ? { ...current, upgrading: false } : current));
+      await mounts.update('secret', mount.path, (current) => (current.uuid === mount.uuid ? { ...current, upgrading: false, upgradingSince: '' } : current));
       return true;
     },
   };
 }
 
-/** Finishes upgrades that were cut short (the `mountCleanup` timer). */
-export async function finishInterruptedUpgrades(mounts: MountStore, engine: SecretsEngine, budgetMs: number): Promise<{ finished: string[]; pending: string[] }> {
+/**
+ * Finishes upgrades that were cut short (the `mountCleanup` timer). An upgrade belongs to the tune
+ * request that began it for `DISABLE_HANDOVER_MS` (longer than a request may run), so the timer never
+ * works beside it; one marked without a start time (written before the time was recorded) is taken.
+ */
+export async function finishInterruptedUpgrades(
+  mounts: MountStore,
+  engine: SecretsEngine,
+  budgetMs: number,
+  now: () => number = Date.now,
+): Promise<{ finished: string[]; pending: string[] }> {
   const finished: string[] = [];
   const pending: string[] = [];
   for (const mount of await mounts.upgrading()) {
+    const since = Date.parse(mount.upgradingSince);
+    if (Number.isFinite(since) && now() - since < DISABLE_HANDOVER_MS) continue;
     if (await engine.continueUpgrade(mount, budgetMs)) finished.push(mount.path);
     else pending.push(mount.path);
   }

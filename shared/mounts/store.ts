@@ -365,6 +365,7 @@ function newMount(table: MountTable, path: string, input: EnableMountInput): Mou
     state: 'active',
     disablingSince: '',
     upgrading: false,
+    upgradingSince: '',
     createdAt: new Date().toISOString(),
   };
 }
@@ -386,6 +387,7 @@ function toColumns(mount: Mount): Record<string, string | boolean> {
     state: mount.state,
     disablingSince: mount.disablingSince,
     upgrading: mount.upgrading,
+    upgradingSince: mount.upgradingSince,
     createdAt: mount.createdAt,
   };
 }

@@ -66,6 +66,8 @@ export interface Mount {
    * request to the mount answers Vault's 400 "Upgrading from non-versioned to versioned data".
    */
   readonly upgrading: boolean;
+  /** When the upgrade began (RFC 3339); "" when none is under way. */
+  readonly upgradingSince: string;
   /** RFC 3339 time the mount was enabled. */
   readonly createdAt: string;
 }
@@ -154,5 +156,6 @@ export const mountEntitySchema = z.object({
   state: z.enum(['active', 'disabling']).default('active'),
   disablingSince: z.string().default(''),
   upgrading: z.boolean().default(false),
+  upgradingSince: z.string().default(''),
   createdAt: z.string(),
 });

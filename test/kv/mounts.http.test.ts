@@ -194,7 +194,8 @@ describe('tune', () => {
     // What a tune's first write leaves when the process dies before moving the data (shared/mounts/secrets-engine.ts).
     const mounts = stack.table('azauthmounts');
     const row = await mounts.getEntity<Record<string, unknown>>('secrets', path);
-    await mounts.updateEntity({ partitionKey: 'secrets', rowKey: path, options: JSON.stringify({ version: '2' }), upgrading: true }, 'Merge', { etag: row.etag });
+    // Marked a moment ago: the upgrade still belongs to its (cut-short) tune request, so the timer leaves it.
+    await mounts.updateEntity({ partitionKey: 'secrets', rowKey: path, options: JSON.stringify({ version: '2' }), upgrading: true, upgradingSince: new Date().toISOString() }, 'Merge', { etag: row.etag });
     await sleep(1_300); // every instance's mount snapshot is at most a second old
 
     const allowed = await tokenWithPolicy(env, `path "${path}/*" { capabilities = ["read", "create", "update", "list"] }`);
@@ -209,6 +210,8 @@ describe('tune', () => {
     // The preflight still answers: the mount is there, as version 2.
     expect(((await stack.request('GET', `sys/internal/ui/mounts/${path}/a`, { token: env.root })).json as { data: { options: unknown } }).data.options).toEqual({ version: '2' });
 
+    // A minute later the timer takes an upgrade over.
+    await mounts.updateEntity({ partitionKey: 'secrets', rowKey: path, upgradingSince: new Date(Date.now() - 120_000).toISOString() }, 'Merge');
     const run = await fetch(`${stack.url}/admin/functions/mountCleanup`, {
       method: 'POST',
       headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' },

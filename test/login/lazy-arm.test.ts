@@ -52,6 +52,7 @@ function service(roles: Record<string, Role>): LoginService {
     state: 'active',
     disablingSince: '',
     upgrading: false,
+    upgradingSince: '',
     createdAt: '',
   };
   const deps: LoginDependencies = {

@@ -31,6 +31,7 @@ const kvMount = (options: Record<string, string> | null): Mount => ({
   state: 'active',
   disablingSince: '',
   upgrading: false,
+  upgradingSince: '',
   createdAt: '',
 });
 

@@ -8,7 +8,11 @@ import { TokenService } from '../../shared/tokens/service';
 import { createRootToken } from '../../shared/tokens/root';
 import { TABLES } from '../../shared/storage/tables';
 import { createTokenStore } from '../../shared/tokens/store';
+import { toEntity, type TokenRecord } from '../../shared/tokens/record';
 import { newService, startCore, TEST_AZURE_ACCESSOR, TEST_ENCRYPTION_KEY, TEST_TOKEN_ACCESSOR, type CoreFixture } from './core-support';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const randomBase62 = (length: number): string => Array.from({ length }, () => BASE62[Math.floor(Math.random() * 62)]).join('');
 
 let core: CoreFixture;
 beforeAll(async () => {
@@ -267,49 +271,83 @@ describe('token tree', () => {
 });
 
 describe('revoking a tree of 10,000 tokens', () => {
+  /**
+   * Stored token rows for a tree, written in entity-group transactions so that seeding 10,000 tokens
+   * takes a few hundred storage calls instead of 20,000: accessors are drawn until they fall into a
+   * few partitions. They are never used as tokens (their values are unknown); the tokens the test
+   * uses are real ones issued into the same tree.
+   */
+  async function seedChildren(fx: ReturnType<typeof newService>, parent: TokenRecord, count: number, hasChildren: boolean): Promise<TokenRecord[]> {
+    const partitions = new Map<string, TokenRecord[]>();
+    const made: TokenRecord[] = [];
+    while (made.length < count) {
+      const accessor = randomBase62(24);
+      const partition = partitionOf(accessor);
+      // Only partitions 000–03f: about 64 rows share each, so they go 100 at a time.
+      if (partition > '03f') continue;
+      const record: TokenRecord = { ...parent, accessor, hash: tokenHash(accessor), ancestors: [...parent.ancestors, parent.accessor], numUses: 0 };
+      made.push(record);
+      partitions.set(partition, [...(partitions.get(partition) ?? []), record]);
+    }
+    const tokens = await core.table(fx.tokensTable);
+    for (const [partition, records] of partitions) {
+      for (let i = 0; i < records.length; i += 100) {
+        await tokens.submitTransaction(records.slice(i, i + 100).map((r) => ['create', { ...toEntity(r, partition) }]));
+      }
+    }
+    const index = await core.table(`${fx.tokensTable}kids`);
+    // As issuing a grandchild does: the parent's own index row says it has children.
+    const grandparent = parent.ancestors.at(-1);
+    if (grandparent) await index.upsertEntity({ partitionKey: grandparent, rowKey: parent.accessor, has_children: true }, 'Merge');
+    for (let i = 0; i < made.length; i += 100) {
+      await index.submitTransaction(made.slice(i, i + 100).map((r) => ['create', { partitionKey: parent.accessor, rowKey: r.accessor, ...(hasChildren ? { has_children: true } : {}) }]));
+    }
+    return made;
+  }
+
   it('finishes: cut short it resumes, two walks at once are safe, and no descendant is usable after the first revoke returns', async () => {
     const fx = newService(core);
     const root = await fx.service.issueToken(login);
-    const spec = (parent: { auth: { accessor: string } }, ancestors: readonly string[]) => ({
+    const rootRecord = (await fx.store.getByToken(root.token))!.record;
+    const child = (parent: { auth: { accessor: string } }, ancestors: readonly string[]) => ({
       ...login,
       mount: 'token',
       mountAccessor: TEST_TOKEN_ACCESSOR,
       path: 'auth/token/create',
       parent: { accessor: parent.auth.accessor, ancestors },
     });
-    // 100 children of the root, each with 99 children: 10,000 descendants on two levels.
-    const built = performance.now();
-    const children = await Promise.all(Array.from({ length: 100 }, () => fx.service.issueToken(spec(root, []))));
-    const grandchildren: string[] = [];
-    for (let i = 0; i < children.length; i += 5) {
-      const issued = await Promise.all(
-        children.slice(i, i + 5).flatMap((c) => Array.from({ length: 99 }, () => fx.service.issueToken(spec(c, [root.auth.accessor])))),
-      );
-      grandchildren.push(...issued.map((g) => g.token));
-    }
-    console.log(`issuing 10,000 descendants took ${Math.round(performance.now() - built)} ms`);
-    expect(children.length + grandchildren.length).toBe(10_000);
+    // Real tokens in the tree, to use: 2 children of the root and 3 grandchildren under the first.
+    const realChildren = [await fx.service.issueToken(child(root, [])), await fx.service.issueToken(child(root, []))];
+    const realGrandchildren = await Promise.all(Array.from({ length: 3 }, () => fx.service.issueToken(child(realChildren[0]!, [root.auth.accessor]))));
+    // The rest seeded: 98 more children of the root, each with 99 children → 10,000 descendants.
+    const seededChildren = await seedChildren(fx, rootRecord, 98, true);
+    for (const seeded of seededChildren) await seedChildren(fx, seeded, 99, false);
+    const firstChild = (await fx.store.getByToken(realChildren[0]!.token))!.record;
+    await seedChildren(fx, firstChild, 99 - realGrandchildren.length, false);
+    const secondChild = (await fx.store.getByToken(realChildren[1]!.token))!.record;
+    await seedChildren(fx, secondChild, 99, false);
+    const count = async (table: string): Promise<number> => {
+      let n = 0;
+      for await (const _ of (await core.table(table)).listEntities({ queryOptions: { select: ['RowKey'] } })) n++;
+      return n;
+    };
+    expect(await count(fx.tokensTable)).toBe(10_001);
 
     const target = await fx.service.find(root.token);
     // A first walk without budget: the root is gone, the walk stops before any descendant.
     const cut = await fx.service.revoke(target!, 0);
     expect(cut.complete).toBe(false);
     // Already now, no descendant can be used, whatever the walk has reached.
-    const sample = [...children.slice(0, 5).map((c) => c.token), ...grandchildren.slice(-5)];
-    for (const token of sample) await expect(fx.service.authenticate(token, undefined)).rejects.toThrow('invalid token');
+    for (const issued of [...realChildren, ...realGrandchildren]) await expect(fx.service.authenticate(issued.token, undefined)).rejects.toThrow('invalid token');
 
     // Repeating the revoke (twice at once, as two instances would) finishes the walk.
     const started = performance.now();
-    const [a, b] = await Promise.all([fx.service.revokeByToken(root.token), fx.service.revokeTree(root.auth.accessor, '')]);
-    console.log(`revoking 10,000 descendants twice at once took ${Math.round(performance.now() - started)} ms`);
-    expect(a).toBeUndefined();
-    expect(b.complete).toBe(true);
-    const rows = [];
-    for await (const e of (await core.table(fx.tokensTable)).listEntities({ queryOptions: { select: ['RowKey'] } })) rows.push(e);
-    expect(rows).toHaveLength(0);
-    const index = [];
-    for await (const e of (await core.table(`${fx.tokensTable}kids`)).listEntities({ queryOptions: { select: ['RowKey'] } })) index.push(e);
-    expect(index).toHaveLength(0);
+    const [again, walk] = await Promise.all([fx.service.revokeByToken(root.token), fx.service.revokeTree(root.auth.accessor, '')]);
+    console.log(`revoking 10,000 descendants, two walks at once, took ${Math.round(performance.now() - started)} ms`);
+    expect(again).toBeUndefined();
+    expect(walk.complete).toBe(true);
+    expect(await count(fx.tokensTable)).toBe(0);
+    expect(await count(`${fx.tokensTable}kids`)).toBe(0);
   }, 180_000);
 
   it('tidy finishes the subtree of an expired parent', async () => {
