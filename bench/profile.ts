@@ -4,7 +4,7 @@
  * prints the rate, the CPU each process spent per request, and where the CPU went.
  *
  *   npm run build && node dist/bench/profile.js CASE [seconds=5] [concurrency=16]
- *   CASE: service | batch | arm | lookup | renew | health | raw-insert | raw-read | raw-update
+ *   CASE: service | batch | arm | lookup | renew | health | kv-read | kv-write | raw-insert | raw-read | raw-update
  *
  * RATE=n drives an open loop of n requests/s instead of the closed loop, so that two builds can be
  * compared by the CPU a request costs at the same pace (the machine may be shared and noisy).
@@ -20,11 +20,13 @@ import { formatSummary, summariseProfile } from './cpuprofile';
 import { cpuPerOperation, drive, driveAtRate, send, startAppStack, vaultWrite, type AppStack } from './stack';
 
 const ARM_AUDIENCE = 'https://management.azure.com/';
-const CASES = ['service', 'batch', 'arm', 'lookup', 'renew', 'health', 'raw-insert', 'raw-read', 'raw-update'] as const;
+const CASES = ['service', 'batch', 'arm', 'lookup', 'renew', 'health', 'kv-read', 'kv-write', 'raw-insert', 'raw-read', 'raw-update'] as const;
 type CaseName = (typeof CASES)[number];
 
 interface Prepared {
   readonly url: URL;
+  /** A URL per worker, when workers use different paths. */
+  readonly urlOf?: (worker: number) => URL;
   readonly method: string;
   readonly headers: (worker: number) => Record<string, string>;
   readonly body: string | undefined;
@@ -68,6 +70,11 @@ async function prepare(stack: AppStack, name: Exclude<CaseName, `raw-${string}`>
   emulator.arm.addSubscription({ subscriptionId, tenantId: tenant });
   const vm = emulator.arm.addVm({ subscriptionId, resourceGroup: 'bench', name: 'web', location: 'westeurope', systemAssigned: true });
   const role = name === 'arm' ? 'arm' : name === 'batch' ? 'batch' : 'service';
+  const kv = name === 'kv-read' || name === 'kv-write';
+  if (kv) {
+    await vaultWrite(stack, admin, 'sys/mounts/kv', { type: 'kv', options: { version: '2' } });
+    await vaultWrite(stack, admin, 'sys/policies/acl/app', { policy: 'path "kv/data/bench/*" { capabilities = ["create", "read", "update"] }' });
+  }
   await vaultWrite(stack, admin, `auth/azure/role/${role}`, {
     bound_service_principal_ids: name === 'arm' ? '*' : (vm.principalId ?? ''),
     ...(name === 'arm' ? { bound_resource_groups: 'bench' } : {}),
@@ -85,6 +92,15 @@ async function prepare(stack: AppStack, name: Exclude<CaseName, `raw-${string}`>
     tokens.push(answer.auth.client_token);
   }
   const headers = (worker: number) => ({ 'x-vault-token': tokens[worker]! });
+  if (kv) {
+    const secret = JSON.stringify({ data: { username: 'app', password: randomBytes(24).toString('base64url'), port: 5432 }, options: {} });
+    for (let i = 0; i < concurrency; i++) await vaultWrite(stack, tokens[0], `kv/data/bench/k${i}`, JSON.parse(secret) as Record<string, unknown>);
+    // Each worker reads or writes its own key (a write adds a version each time, pruning past 10).
+    const url = (w: number) => new URL(`${host.url}/v1/kv/data/bench/k${w}`);
+    return name === 'kv-read'
+      ? { url: url(0), urlOf: url, method: 'GET', headers, body: undefined }
+      : { url: url(0), urlOf: url, method: 'PUT', headers, body: secret };
+  }
   if (name === 'lookup') return { url: new URL(`${host.url}/v1/auth/token/lookup-self`), method: 'GET', headers, body: undefined };
   return { url: new URL(`${host.url}/v1/auth/token/renew-self`), method: 'PUT', headers, body: '{"increment":0}' };
 }
@@ -111,7 +127,7 @@ async function main(): Promise<void> {
     if (name === 'raw-insert' || name === 'raw-read' || name === 'raw-update') once = await prepareRaw(stack, name, concurrency);
     else {
       const prepared = await prepare(stack, name, concurrency);
-      once = async (worker: number) => (await send(agent, prepared.url, prepared.method, prepared.headers(worker), prepared.body)) === 200;
+      once = async (worker: number) => (await send(agent, prepared.urlOf?.(worker) ?? prepared.url, prepared.method, prepared.headers(worker), prepared.body)) === 200;
     }
     // RATE=n: open loop at n requests/s (spread over `concurrency` tokens), to compare CPU per request.
     const rate = Number(process.env.RATE ?? 0);

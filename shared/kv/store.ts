@@ -151,11 +151,32 @@ const dbl = (value: number): { value: number; type: 'Double' } => ({ value, type
 /** Go's uint32(int): how Vault stores a negative or oversized `max_versions`. */
 const toUint32 = (n: number): number => ((Math.trunc(n) % 2 ** 32) + 2 ** 32) % 2 ** 32;
 
+/**
+ * How long a worker uses a mount's KV config (max_versions, cas_required, delete_version_after) for
+ * writes before reading it again: one read a second instead of one per write. A config change made
+ * through this worker applies at once; through another, within this time (the service's bound for
+ * mounts, roles and policies too).
+ */
+const CONFIG_REUSE_MS = 1000;
+
 export class KvEngine {
   private readonly now: () => number;
+  private readonly configs = new Map<string, { readonly at: number; readonly read: Promise<MountConfig> }>();
 
   constructor(private readonly options: KvEngineOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  /** The mount's config for a write, from a read at most CONFIG_REUSE_MS old (single flight). */
+  private configForWrite(mount: KvMount): Promise<MountConfig> {
+    const cached = this.configs.get(mount.uuid);
+    if (cached && this.now() - cached.at < CONFIG_REUSE_MS) return cached.read;
+    const read = this.readConfig(mount).then(({ config }) => config);
+    // A failed read is not reused: the next write tries storage again.
+    read.catch(() => this.configs.delete(mount.uuid));
+    if (this.configs.size > 1000) this.configs.clear();
+    this.configs.set(mount.uuid, { at: this.now(), read });
+    return read;
   }
 
   // ---------------------------------------------------------------- config
@@ -185,6 +206,7 @@ export class KvEngine {
       const entity = { partitionKey: configPartition(mount.uuid), rowKey: CONFIG_ROW, maxVersions: dbl(next.maxVersions), casRequired: next.casRequired, dva: dbl(next.dva) };
       if (etag) await client.updateEntity(entity, 'Replace', { etag });
       else await client.createEntity(entity);
+      this.configs.delete(mount.uuid);
       return true;
     }, 'the KV config was changed by concurrent requests; try again');
   }
@@ -705,8 +727,8 @@ export class KvEngine {
     const segments = keySegments(key);
     const client = await this.options.table();
     const pk = keyPartition(mount.uuid, key);
-    // The mount config and the key are read together: one round trip before the transaction.
-    const [{ config }, firstState] = await Promise.all([this.readConfig(mount), this.readKeyState(mount, key, kind === 'patch')]);
+    // The mount config (reused for a second) and the key are read together: one round trip before the transaction.
+    const [config, firstState] = await Promise.all([this.configForWrite(mount), this.readKeyState(mount, key, kind === 'patch')]);
     let announced = false;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       if (attempt > 1) await pauseBeforeRetry(Math.min(attempt - 1, 10));
