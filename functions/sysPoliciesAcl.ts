@@ -6,8 +6,7 @@
  * `data` to the top of the envelope.
  */
 import { app } from '@azure/functions';
-import { checkPolicyDelete, checkPolicyWrite, listedPolicies, policyNameFrom } from '../shared/policies/requests';
-import { ROOT_POLICY } from '../shared/policies/store';
+import { deletePolicy, listedPolicies, policyNameFrom, readPolicyText, writePolicy } from '../shared/policies/requests';
 import { appServices } from '../shared/services';
 import { VaultError } from '../shared/vault/errors';
 import { vString } from '../shared/vault/fields';
@@ -35,26 +34,21 @@ export const sysPoliciesAclPath: PathDefinition = {
       handler: async (req) => {
         if ((req.params.name ?? '') === '') throw new VaultError('unsupported_operation', 'unsupported operation');
         const name = policyNameFrom(req.params.name);
-        if (name === ROOT_POLICY) return { data: { name, policy: '' } };
-        const stored = await appServices().policies.read(name);
-        return stored ? { data: { name, policy: stored.text } } : undefined;
+        const policy = await readPolicyText(appServices().policies, name);
+        return policy === undefined ? undefined : { data: { name, policy } };
       },
     },
     update: {
       handler: async (req) => {
         const name = policyNameFrom(req.params.name);
         const { values } = req.fields(writeFields);
-        const { text, parsed } = checkPolicyWrite(name, values.policy);
-        await appServices().policies.write(name, text);
-        for (const warning of parsed.warnings) req.warn(warning);
+        for (const warning of await writePolicy(appServices().policies, name, values.policy)) req.warn(warning);
         return undefined;
       },
     },
     delete: {
       handler: async (req) => {
-        const name = policyNameFrom(req.params.name);
-        checkPolicyDelete(name);
-        await appServices().policies.delete(name);
+        await deletePolicy(appServices().policies, policyNameFrom(req.params.name));
         return undefined;
       },
     },

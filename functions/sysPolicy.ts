@@ -5,8 +5,7 @@
  * routes copy `data` to the top level of the envelope, as Vault does.
  */
 import { app } from '@azure/functions';
-import { checkPolicyDelete, checkPolicyWrite, listedPolicies, policyNameFrom } from '../shared/policies/requests';
-import { ROOT_POLICY } from '../shared/policies/store';
+import { deletePolicy, listedPolicies, policyNameFrom, readPolicyText, writePolicy } from '../shared/policies/requests';
 import { appServices } from '../shared/services';
 import { vString } from '../shared/vault/fields';
 import { vaultEndpoint } from '../shared/vault/endpoint';
@@ -41,9 +40,8 @@ export const sysPolicyPath: PathDefinition = {
       handler: async (req) => {
         if ((req.params.name ?? '') === '') return list(req);
         const name = policyNameFrom(req.params.name);
-        if (name === ROOT_POLICY) return { data: { name, rules: '' }, copyDataToTop: true };
-        const stored = await appServices().policies.read(name);
-        return stored ? { data: { name, rules: stored.text }, copyDataToTop: true } : undefined;
+        const rules = await readPolicyText(appServices().policies, name);
+        return rules === undefined ? undefined : { data: { name, rules }, copyDataToTop: true };
       },
     },
     update: {
@@ -51,18 +49,15 @@ export const sysPolicyPath: PathDefinition = {
         const name = policyNameFrom(req.params.name);
         const { values } = req.fields(writeFields);
         const usesRules = !values.policy && Boolean(values.rules);
-        const { text, parsed } = checkPolicyWrite(name, values.policy || values.rules);
-        await appServices().policies.write(name, text);
+        const warnings = await writePolicy(appServices().policies, name, values.policy || values.rules);
         if (usesRules) req.warn("'rules' is deprecated, please use 'policy' instead");
-        for (const warning of parsed.warnings) req.warn(warning);
+        for (const warning of warnings) req.warn(warning);
         return undefined;
       },
     },
     delete: {
       handler: async (req) => {
-        const name = policyNameFrom(req.params.name);
-        checkPolicyDelete(name);
-        await appServices().policies.delete(name);
+        await deletePolicy(appServices().policies, policyNameFrom(req.params.name));
         return undefined;
       },
     },

@@ -5,7 +5,7 @@
 import { badRequest } from '../vault/errors';
 import { MAX_POLICY_BYTES, normalizePolicyName, policyNameProblem } from './names';
 import { PolicyParseError, parsePolicy } from './parse';
-import { DEFAULT_POLICY, ROOT_POLICY } from './store';
+import { DEFAULT_POLICY, ROOT_POLICY, type PolicyStore } from './store';
 import type { ParsedPolicy } from './types';
 
 /** Vault-internal policies: never written, deleted, listed or assigned. */
@@ -57,4 +57,23 @@ export function checkPolicyDelete(name: string): void {
 /** The list Vault answers: stored policies minus hidden ones, sorted, then `root` last. */
 export function listedPolicies(stored: readonly string[]): string[] {
   return [...stored.filter((name) => !HIDDEN_POLICIES.has(name) && name !== ROOT_POLICY).sort(), ROOT_POLICY];
+}
+
+/** The text a read answers: `root` has none (Vault answers an empty document); undefined when absent. */
+export async function readPolicyText(store: Pick<PolicyStore, 'read'>, name: string): Promise<string | undefined> {
+  if (name === ROOT_POLICY) return '';
+  return (await store.read(name))?.text;
+}
+
+/** Checks, parses and stores a policy; returns the parser's warnings for the answer. */
+export async function writePolicy(store: Pick<PolicyStore, 'write'>, name: string, rawText: string | undefined): Promise<readonly string[]> {
+  const { text, parsed } = checkPolicyWrite(name, rawText);
+  await store.write(name, text);
+  return parsed.warnings;
+}
+
+/** Deletes a policy (204 also when absent), refusing the built-ins. */
+export async function deletePolicy(store: Pick<PolicyStore, 'delete'>, name: string): Promise<void> {
+  checkPolicyDelete(name);
+  await store.delete(name);
 }
