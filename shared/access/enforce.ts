@@ -69,6 +69,12 @@ export interface AccessControl {
   aclOfToken(token: string): Promise<{ readonly view: TokenView; readonly acl: Acl } | undefined>;
   /** The same for a token found by other means (`sys/capabilities-accessor`). */
   aclOfRecord(found: ResolvedToken): Promise<{ readonly view: TokenView; readonly acl: Acl }>;
+  /**
+   * The ACL of the token sent to an unauthenticated path that uses it (the UI mount preflight): a
+   * token of ours as `aclOfToken` sees it, or an Entra admin's token (root). Undefined for anything
+   * else; Entra being unreachable still fails (502).
+   */
+  aclOfPresentedToken(token: string): Promise<Acl | undefined>;
 }
 
 export function createAccessControl(deps: AccessDependencies): AccessControl {
@@ -134,12 +140,9 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     const path = input.operation === 'list' && !input.path.endsWith('/') ? `${input.path}/` : input.path;
     const checkedAs: AclOperation =
       input.operation === 'update' && input.exists ? ((await input.exists()) ? 'update' : 'create') : input.operation;
-    const decision = resolved.acl.allowOperation({
-      path,
-      operation: checkedAs,
-      data: input.data,
-      ...(input.wrapTtlSeconds !== undefined ? { wrapTtlSeconds: input.wrapTtlSeconds } : {}),
-    });
+    // Responses are never wrapped here, so a rule with wrapping-TTL bounds denies (as Vault does for
+    // an unwrapped request).
+    const decision = resolved.acl.allowOperation({ path, operation: checkedAs, data: input.data });
     const rootOrSudo = decision.root || decision.sudo;
     if (!decision.allowed || (isRootPath(path) && !rootOrSudo)) throw permissionDenied();
     if (resolved.kind === 'entra-admin') {
@@ -150,21 +153,32 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     return { caller: { kind: 'token', token: deps.tokens.viewOf(used, limitedUse), acl: resolved.acl }, rootOrSudo };
   };
 
+  /** Undefined instead of Vault's 403s (a dead or unknown token, a principal who is not an admin). */
+  const unlessRefused = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof VaultError && (err.code === 'invalid_token' || err.code === 'permission_denied')) return undefined;
+      throw err;
+    }
+  };
+
+  const aclOfToken = async (token: string): Promise<{ view: TokenView; acl: Acl } | undefined> => {
+    if (!OWN_TOKEN.test(token)) return undefined;
+    // The address check is about the caller, not about a token being looked at.
+    const found = await unlessRefused(() => deps.tokens.resolve(token, undefined, false));
+    return found ? aclOfRecord(found) : undefined;
+  };
+
   return {
     check,
-    async aclOfToken(token) {
-      if (!OWN_TOKEN.test(token)) return undefined;
-      let found: ResolvedToken;
-      try {
-        // The address check is about the caller, not about a token being looked at.
-        found = await deps.tokens.resolve(token, undefined, false);
-      } catch (err) {
-        if (err instanceof VaultError && (err.code === 'invalid_token' || err.code === 'permission_denied')) return undefined;
-        throw err;
-      }
-      return aclOfRecord(found);
-    },
+    aclOfToken,
     aclOfRecord,
+    async aclOfPresentedToken(token) {
+      if (OWN_TOKEN.test(token)) return (await aclOfToken(token))?.acl;
+      if (!JWT_SHAPE.test(token)) return undefined;
+      return (await unlessRefused(() => entraAdmin(token)))?.acl;
+    },
   };
 }
 

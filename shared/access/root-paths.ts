@@ -42,6 +42,3 @@ const prefixes = ROOT_PATH_PATTERNS.filter((p) => p.endsWith('*')).map((p) => p.
 export function isRootPath(path: string): boolean {
   return exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix));
 }
-
-/** The patterns, for documentation and tests. */
-export const ROOT_PATHS: readonly string[] = ROOT_PATH_PATTERNS;

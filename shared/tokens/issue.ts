@@ -28,8 +28,6 @@ export interface IssueSpec {
   readonly policies: readonly string[];
   /** token_no_default_policy: do not add `default`. */
   readonly noDefaultPolicy?: boolean;
-  /** Remove `default` even when listed (token create's no_default_policy). */
-  readonly stripDefaultPolicy?: boolean;
   readonly meta?: Readonly<Record<string, string>> | null;
   readonly displayName: string;
   readonly principalId?: string;
@@ -79,8 +77,7 @@ export function planToken(spec: IssueSpec, system: SystemTtls, nowMs: number): P
   }
   if (!Number.isSafeInteger(numUses) || numUses < 0) throw badRequest('number of uses cannot be negative');
 
-  let policies = sanitizePolicies(spec.policies, !spec.noDefaultPolicy);
-  if (spec.stripDefaultPolicy) policies = policies.filter((p) => p !== 'default');
+  const policies = sanitizePolicies(spec.policies, !spec.noDefaultPolicy);
   const isRoot = policies.includes('root');
   if (isRoot && !spec.allowRoot) throw badRequest('auth methods cannot create root tokens');
 

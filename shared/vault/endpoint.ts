@@ -70,8 +70,6 @@ export interface AccessRequest {
   readonly unauthenticated: boolean;
   /** For a write: whether the target exists (create vs update). Absent: always update. */
   readonly exists?: () => Promise<boolean>;
-  /** The response-wrapping TTL the request asked for (X-Vault-Wrap-TTL), in seconds. */
-  readonly wrapTtlSeconds?: number;
 }
 
 export interface AccessGrant {
