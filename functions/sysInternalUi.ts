@@ -33,29 +33,11 @@ export const sysResultantAclPath: PathDefinition = {
 
 /**
  * The ACL of the token sent to this unauthenticated path, without consuming a use (Vault's
- * fetchACLTokenEntryAndEntity): a live token of ours, or an Entra admin credential (root), which only
- * the one authorization decision can verify. Undefined for a missing, unknown or dead token.
+ * fetchACLTokenEntryAndEntity): a live token of ours, or an Entra admin credential (root), verified
+ * as the authorization decision verifies it. Undefined for a missing, unknown or dead token.
  */
 async function presentedAcl(req: VaultRequest): Promise<CallerAcl | undefined> {
-  if (!req.token) return undefined;
-  const { access, endpoint } = appServices();
-  const own = await access.aclOfToken(req.token);
-  if (own) return own.acl;
-  try {
-    const grant = await endpoint.checkAccess({
-      path: req.path,
-      operation: 'read',
-      data: {},
-      token: req.token,
-      remoteAddress: req.remoteAddress,
-      unauthenticated: false,
-    });
-    // A token of ours reaching here is dead (or was revoked a moment ago): only an Entra admin counts.
-    return grant.caller.kind === 'entra-admin' ? grant.caller.acl : undefined;
-  } catch (err) {
-    if (err instanceof VaultError && (err.code === 'permission_denied' || err.code === 'invalid_token')) return undefined;
-    throw err;
-  }
+  return req.token ? appServices().access.aclOfPresentedToken(req.token) : undefined;
 }
 
 const mountPathOf = (mount: Mount): string => (mount.table === 'auth' ? `auth/${mount.path}/` : `${mount.path}/`);
