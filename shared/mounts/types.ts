@@ -5,6 +5,7 @@
  * deployment serves many Entra tenants; each `kv` mount has its own secrets.
  */
 import { z } from 'zod';
+import { jsonColumn } from '../storage/columns';
 
 /** Which of Vault's two mount tables an entry belongs to. */
 export type MountTable = 'auth' | 'secret';
@@ -113,29 +114,6 @@ const tuningSchema = z.object({
   allowedResponseHeaders: stringList,
 });
 
-/** A JSON string column holding `schema`; an empty or absent column is the schema's default. */
-const jsonColumn = <T extends z.ZodType>(schema: T, empty: unknown) =>
-  z
-    .string()
-    .optional()
-    .transform((text, ctx): z.output<T> => {
-      let value: unknown = empty;
-      if (text) {
-        try {
-          value = JSON.parse(text);
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'malformed JSON column' });
-          return z.NEVER;
-        }
-      }
-      const parsed = schema.safeParse(value);
-      if (!parsed.success) {
-        ctx.addIssue({ code: 'custom', message: 'unexpected JSON column shape' });
-        return z.NEVER;
-      }
-      return parsed.data;
-    });
-
 /**
  * Table entity of a mount (partition = its table, row = escaped path), parsed with zod on load.
  * Rows written before secret mounts existed have no `table`, `options`, `tuning` or `state` column:
@@ -151,8 +129,8 @@ export const mountEntitySchema = z.object({
   local: z.boolean().default(false),
   sealWrap: z.boolean().default(false),
   externalEntropyAccess: z.boolean().default(false),
-  options: jsonColumn(z.record(z.string(), z.string()).nullable(), null),
-  tuning: jsonColumn(tuningSchema, {}),
+  options: jsonColumn(z.record(z.string(), z.string()).nullable(), { value: null }),
+  tuning: jsonColumn(tuningSchema, { value: {} }),
   state: z.enum(['active', 'disabling']).default('active'),
   disablingSince: z.string().default(''),
   upgrading: z.boolean().default(false),

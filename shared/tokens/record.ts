@@ -3,6 +3,7 @@
  * storage is validated with zod: a row that does not parse is treated as no token at all.
  */
 import { z } from 'zod';
+import { jsonColumn } from '../storage/columns';
 
 export type TokenType = 'service' | 'batch';
 
@@ -136,18 +137,6 @@ export function toEntity(record: TokenRecord, partitionKey: string): TokenEntity
   };
 }
 
-const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx): z.output<T> => {
-    try {
-      const parsed = schema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // fall through to the issue below
-    }
-    ctx.addIssue({ code: 'custom', message: 'malformed JSON column' });
-    return z.NEVER;
-  });
-
 // The SDK hands numbers back as numbers, DateTime as Date; Int64 would be bigint (not used here).
 const count = z.number().int().nonnegative();
 const stringMap = z.record(z.string(), z.string());
@@ -162,20 +151,7 @@ const commonColumns = {
   num_uses: count,
   last_renewal_time: z.date(),
   // Absent on rows written before token trees existed: those tokens are orphans.
-  ancestors: z
-    .string()
-    .optional()
-    .transform((text, ctx): string[] => {
-      if (!text) return [];
-      try {
-        const parsed = z.array(z.string()).safeParse(JSON.parse(text));
-        if (parsed.success) return parsed.data;
-      } catch {
-        // fall through to the issue below
-      }
-      ctx.addIssue({ code: 'custom', message: 'malformed ancestors column' });
-      return z.NEVER;
-    }),
+  ancestors: jsonColumn(z.array(z.string()), { value: [] }),
   etag: z.string(),
 };
 
@@ -200,7 +176,7 @@ const factsSchema = z.object({
   issue_max_ttl: count,
 });
 
-const entitySchema = z.object({ ...commonColumns, facts: jsonOf(factsSchema) });
+const entitySchema = z.object({ ...commonColumns, facts: jsonColumn(factsSchema) });
 
 export interface StoredToken {
   readonly record: TokenRecord;
