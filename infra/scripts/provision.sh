@@ -265,31 +265,29 @@ esac
 unset GIVEN_TOKEN
 
 # --- policies (first, so that roles naming them grant something from their first login) ---------
+# PUT one ACL policy ($2 is the JSON body); $3 is how the log names it.
+put_policy() {
+  local name="$1" body="$2" label="$3" put_status
+  put_status="$(vault_call PUT "sys/policies/acl/$name" "$body")"
+  if [[ "$put_status" =~ ^2 ]]; then
+    print_warnings "sys/policies/acl/$name"
+    log "$label $name written"
+    echo "$name" >>"$WORK/policies_written"
+  else
+    record_error "PUT sys/policies/acl/$name answered $put_status: $(response_errors)"
+  fi
+}
+
 if [[ -n "$LOGIN_ROLE" ]]; then
   if [[ "$AUTH" == admin ]]; then
-    status="$(vault_call PUT "sys/policies/acl/$LOGIN_POLICY" "$(jq -n -c --arg policy "$(derive_provisioning_policy)" '{policy: $policy}')")"
-    if [[ "$status" =~ ^2 ]]; then
-      print_warnings "sys/policies/acl/$LOGIN_POLICY"
-      log "provisioning policy $LOGIN_POLICY written"
-      echo "$LOGIN_POLICY" >>"$WORK/policies_written"
-    else
-      record_error "PUT sys/policies/acl/$LOGIN_POLICY answered $status: $(response_errors)"
-    fi
+    put_policy "$LOGIN_POLICY" "$(jq -n -c --arg policy "$(derive_provisioning_policy)" '{policy: $policy}')" "provisioning policy"
   else
     log "provisioning policy $LOGIN_POLICY and role $LOGIN_MOUNT/$LOGIN_ROLE are left as they are: only an Entra-admin run writes them"
   fi
 fi
 
 while IFS= read -r declared; do
-  name="$(jq -r '.name | ascii_downcase' <<<"$declared")"
-  status="$(vault_call PUT "sys/policies/acl/$name" "$(jq -c '{policy: .policy}' <<<"$declared")")"
-  if [[ "$status" =~ ^2 ]]; then
-    print_warnings "sys/policies/acl/$name"
-    log "policy $name written"
-    echo "$name" >>"$WORK/policies_written"
-  else
-    record_error "PUT sys/policies/acl/$name answered $status: $(response_errors)"
-  fi
+  put_policy "$(jq -r '.name | ascii_downcase' <<<"$declared")" "$(jq -c '{policy: .policy}' <<<"$declared")" policy
 done < <(jq -c '.[]' <<<"$POLICIES")
 
 # --- auth mounts -----------------------------------------------------------------------------------
