@@ -96,9 +96,12 @@ export function expectDenied(res: StackResponse): void {
   expect(errorsOf(res).join('\n')).toContain('permission denied');
 }
 
-/** Runs Debian's hvac (`/usr/bin/python3`) on a script; the script prints one JSON document. */
-export function runHvac(script: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+/**
+ * Runs a script with Debian's Python and its hvac (`/usr/bin/python3`; `python3` on PATH is another
+ * interpreter without hvac), synchronously, killed after `timeoutMs`.
+ */
+export function runHvac(script: string, env: Record<string, string>, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -3,9 +3,9 @@
  * handler runs. The local host answers it with a Vault-shaped error that names the fix; with
  * `strict_http=True` hvac sends `GET ?list=true` and listing works.
  */
-import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHvac } from '../clients/kv-support';
 import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -20,14 +20,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function hvac(script: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('/usr/bin/python3', ['-c', script], {
-    encoding: 'utf8',
-    env: { ...process.env, VAULT_ADDR: stack.url, VAULT_TOKEN: admin },
-    timeout: 20_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** Debian's hvac (0.11.2) with the stack's address and the admin's token. */
+const hvac = (script: string) => runHvac(script, { VAULT_ADDR: stack.url, VAULT_TOKEN: admin }, 20_000);
 
 /** Sends raw bytes and resolves with everything the server wrote before closing. */
 function raw(text: string): Promise<string> {

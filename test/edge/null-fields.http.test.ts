@@ -4,8 +4,8 @@
  * so null leaves it unset (renewable, the default). Older hvac helpers (`create_token`,
  * `renew_token`) send exactly these nulls. Checked over HTTP and with the real hvac client.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHvac } from '../clients/kv-support';
 import { startStack, type Stack } from '../support/stack';
 
 let stack: Stack;
@@ -60,15 +60,8 @@ describe('null in typed fields over HTTP', () => {
   });
 });
 
-/** Runs a Python snippet with Debian's hvac (0.11.2); `python3` on PATH has no hvac. */
-function hvac(script: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('/usr/bin/python3', ['-c', script], {
-    encoding: 'utf8',
-    env: { ...process.env, VAULT_ADDR: stack.url, VAULT_TOKEN: admin },
-    timeout: 20_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** Debian's hvac (0.11.2) with the stack's address and the admin's token. */
+const hvac = (script: string) => runHvac(script, { VAULT_ADDR: stack.url, VAULT_TOKEN: admin }, 20_000);
 
 describe('hvac 0.11.2 token helpers', () => {
   it('create_token() and renew_token() work with the nulls they send', () => {
