@@ -213,6 +213,19 @@ vault_call() {
 
 response_errors() { jq -r '(.errors // []) | join("; ")' "$WORK/response" 2>/dev/null || head -c 500 "$WORK/response"; }
 print_warnings() { jq -r --arg what "$1" '(.warnings // [])[] | "provision: warning from \($what): \(.)"' "$WORK/response" 2>/dev/null >&2 || true; }
+# recorded_write METHOD PATH BODY MESSAGE LIST ITEM: on success, prints the answer's warnings, logs
+# MESSAGE and notes ITEM in $WORK/LIST (the summary); on failure, records the error.
+recorded_write() {
+  local method="$1" path="$2" body="$3" message="$4" list="$5" item="$6" write_status
+  write_status="$(vault_call "$method" "$path" "$body")"
+  if [[ "$write_status" =~ ^2 ]]; then
+    print_warnings "$path"
+    log "$message"
+    echo "$item" >>"$WORK/$list"
+  else
+    record_error "$method $path answered $write_status: $(response_errors)"
+  fi
+}
 
 # --- wait for the app ----------------------------------------------------------------------------
 : >"$HEADER_FILE"
@@ -265,29 +278,18 @@ esac
 unset GIVEN_TOKEN
 
 # --- policies (first, so that roles naming them grant something from their first login) ---------
-# PUT one ACL policy ($2 is the JSON body); $3 is how the log names it.
-put_policy() {
-  local name="$1" body="$2" label="$3" put_status
-  put_status="$(vault_call PUT "sys/policies/acl/$name" "$body")"
-  if [[ "$put_status" =~ ^2 ]]; then
-    print_warnings "sys/policies/acl/$name"
-    log "$label $name written"
-    echo "$name" >>"$WORK/policies_written"
-  else
-    record_error "PUT sys/policies/acl/$name answered $put_status: $(response_errors)"
-  fi
-}
-
 if [[ -n "$LOGIN_ROLE" ]]; then
   if [[ "$AUTH" == admin ]]; then
-    put_policy "$LOGIN_POLICY" "$(jq -n -c --arg policy "$(derive_provisioning_policy)" '{policy: $policy}')" "provisioning policy"
+    recorded_write PUT "sys/policies/acl/$LOGIN_POLICY" "$(jq -n -c --arg policy "$(derive_provisioning_policy)" '{policy: $policy}')" \
+      "provisioning policy $LOGIN_POLICY written" policies_written "$LOGIN_POLICY"
   else
     log "provisioning policy $LOGIN_POLICY and role $LOGIN_MOUNT/$LOGIN_ROLE are left as they are: only an Entra-admin run writes them"
   fi
 fi
 
 while IFS= read -r declared; do
-  put_policy "$(jq -r '.name | ascii_downcase' <<<"$declared")" "$(jq -c '{policy: .policy}' <<<"$declared")" policy
+  name="$(jq -r '.name | ascii_downcase' <<<"$declared")"
+  recorded_write PUT "sys/policies/acl/$name" "$(jq -c '{policy: .policy}' <<<"$declared")" "policy $name written" policies_written "$name"
 done < <(jq -c '.[]' <<<"$POLICIES")
 
 # --- auth mounts -----------------------------------------------------------------------------------
@@ -317,14 +319,7 @@ while IFS= read -r declared; do
       continue
     fi
   fi
-  status="$(vault_call POST "auth/$path/config" "$(jq -c '.config' <<<"$declared")")"
-  if [[ "$status" =~ ^2 ]]; then
-    print_warnings "auth/$path/config"
-    log "config of $path written"
-    echo "$path" >>"$WORK/configs_written"
-  else
-    record_error "POST auth/$path/config answered $status: $(response_errors)"
-  fi
+  recorded_write POST "auth/$path/config" "$(jq -c '.config' <<<"$declared")" "config of $path written" configs_written "$path"
 done < <(jq -c '.[]' <<<"$AZAUTH_MOUNTS")
 
 # --- KV mounts -------------------------------------------------------------------------------------
@@ -358,14 +353,8 @@ apply_existing_kv() {
     fi
     return 0
   fi
-  status="$(vault_call POST "sys/mounts/$path/tune" "$(jq -c '{description: (.description // "")} + (.config // {})' <<<"$declared")")"
-  if [[ "$status" =~ ^2 ]]; then
-    print_warnings "sys/mounts/$path/tune"
-    log "KV mount $path (version $version) tuned"
-    echo "$path" >>"$WORK/kv_mounts_tuned"
-  else
-    record_error "POST sys/mounts/$path/tune answered $status: $(response_errors)"
-  fi
+  recorded_write POST "sys/mounts/$path/tune" "$(jq -c '{description: (.description // "")} + (.config // {})' <<<"$declared")" \
+    "KV mount $path (version $version) tuned" kv_mounts_tuned "$path"
 }
 
 if [[ "$(jq 'length' <<<"$KV_MOUNTS")" -gt 0 ]] && read_kv_mounts; then
@@ -408,14 +397,7 @@ while IFS= read -r declared; do
     record_error "role $name: mount $mount neither exists nor was created"
     continue
   fi
-  status="$(vault_call POST "auth/$mount/role/$name" "$(jq -c 'del(.mount, .name)' <<<"$declared")")"
-  if [[ "$status" =~ ^2 ]]; then
-    print_warnings "auth/$mount/role/$name"
-    log "role $mount/$name written"
-    echo "$mount/${name,,}" >>"$WORK/roles_written"
-  else
-    record_error "POST auth/$mount/role/$name answered $status: $(response_errors)"
-  fi
+  recorded_write POST "auth/$mount/role/$name" "$(jq -c 'del(.mount, .name)' <<<"$declared")" "role $mount/$name written" roles_written "$mount/${name,,}"
 done < <(jq -c '.[]' <<<"$AZAUTH_ROLES")
 
 # --- roles not declared: reported, and deleted only with prune -----------------------------------
