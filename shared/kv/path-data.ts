@@ -21,6 +21,7 @@ import { sensitive } from '../vault/fields';
 import type { PathDefinition, VaultRequest } from '../vault/types';
 import { casOption } from './input';
 import type { JsonObject } from './json';
+import type { KeyProbe } from './store';
 import { KV_MOUNT_TYPE, kvEnvelope, kvInt, kvMap, kvPattern, type KvPathContext } from './path-context';
 
 const readFields = { version: kvInt };
@@ -39,10 +40,18 @@ function writeInput(req: VaultRequest): { data: JsonObject; cas: number | undefi
 
 export function dataPath(ctx: KvPathContext): PathDefinition {
   const { engine, mount, key } = ctx;
+  // One definition per request: the existence check's read of the key is the write's starting point.
+  let probe: Promise<KeyProbe> | undefined;
   return {
     pattern: kvPattern('data/{path}'),
     mountType: KV_MOUNT_TYPE,
-    exists: () => engine.exists(mount, key).catch(() => false),
+    exists: async () => {
+      probe = engine.probe(mount, key);
+      return probe.then(
+        (found) => found.exists,
+        () => false,
+      );
+    },
     operations: {
       read: {
         handler: async (req) => {
@@ -55,7 +64,8 @@ export function dataPath(ctx: KvPathContext): PathDefinition {
       },
       update: {
         handler: async (req) => {
-          const written = await engine.writeData(mount, key, writeInput(req), await ctx.actorOf(req));
+          const known = await probe?.catch(() => undefined);
+          const written = await engine.writeData(mount, key, writeInput(req), await ctx.actorOf(req), known);
           for (const warning of written.warnings) req.warn(warning);
           return { data: { ...written.data } };
         },

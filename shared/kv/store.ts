@@ -130,6 +130,16 @@ interface StoredMeta {
   readonly etag: string;
 }
 
+/**
+ * A key's metadata row as one read found it: Vault's existence check (create vs update) is answered
+ * from it, and a write that follows in the same request starts from it instead of reading it again
+ * (its ETag guards the write, so a change in between only costs a retry).
+ */
+export interface KeyProbe {
+  readonly exists: boolean;
+  readonly stored: StoredMeta | undefined;
+}
+
 interface KeyState {
   /** Undefined when the key has no metadata row; a tombstone counts as no key for everything but the write's condition. */
   readonly stored: StoredMeta | undefined;
@@ -222,9 +232,14 @@ export class KvEngine {
 
   /** The existence check of `data/<key>` and `metadata/<key>` (create vs update): the key has metadata. */
   async exists(mount: KvMount, key: string): Promise<boolean> {
+    return (await this.probe(mount, key)).exists;
+  }
+
+  /** The existence check's read, kept for a write of the same request (see KeyProbe). */
+  async probe(mount: KvMount, key: string): Promise<KeyProbe> {
     keySegments(key);
     const stored = await this.readMeta(mount, key);
-    return stored !== undefined && !stored.meta.tomb;
+    return { exists: stored !== undefined && !stored.meta.tomb, stored };
   }
 
   /** `GET data/<key>[?version=N]`; a version ≤ 0 means the current one. */
@@ -246,10 +261,16 @@ export class KvEngine {
   }
 
   /** `POST|PUT data/<key>` with `{"data": …, "options": {"cas": n}}` (cas already parsed, see input.ts). */
-  async writeData(mount: KvMount, key: string, input: { readonly data: unknown; readonly cas?: number | undefined }, actor: Actor = {}): Promise<WriteResult> {
+  async writeData(
+    mount: KvMount,
+    key: string,
+    input: { readonly data: unknown; readonly cas?: number | undefined },
+    actor: Actor = {},
+    probe?: KeyProbe,
+  ): Promise<WriteResult> {
     if (!isJsonObject(input.data)) throw badRequest('no data provided');
     const json = encodeValue(input.data);
-    const result = await this.commitVersion(mount, key, actor, 'write', input.cas, () => ({ json }));
+    const result = await this.commitVersion(mount, key, actor, 'write', input.cas, () => ({ json }), probe);
     if (result.kind !== 'written') throw new Error('a write cannot find its key absent');
     return { data: result.data, warnings: result.warnings };
   }
@@ -723,12 +744,16 @@ export class KvEngine {
     kind: 'write' | 'patch',
     cas: number | undefined,
     plan: (state: KeyState, meta: Meta) => Promise<{ early: PatchResult } | { json: Buffer }> | { early: PatchResult } | { json: Buffer },
+    probe?: KeyProbe,
   ): Promise<PatchResult> {
     const segments = keySegments(key);
     const client = await this.options.table();
     const pk = keyPartition(mount.uuid, key);
-    // The mount config (reused for a second) and the key are read together: one round trip before the transaction.
-    const [config, firstState] = await Promise.all([this.configForWrite(mount), this.readKeyState(mount, key, kind === 'patch')]);
+    // A write starts from its existence check's read when it had one (a patch needs the newest
+    // version too); the mount config (reused for a second) and the key are read together otherwise.
+    const firstRead: Promise<KeyState> =
+      probe && kind === 'write' ? Promise.resolve({ stored: probe.stored, newest: undefined }) : this.readKeyState(mount, key, kind === 'patch');
+    const [config, firstState] = await Promise.all([this.configForWrite(mount), firstRead]);
     let announced = false;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       if (attempt > 1) await pauseBeforeRetry(Math.min(attempt - 1, 10));

@@ -63,6 +63,23 @@ describe('concurrent writers of one key', () => {
     expect(firsts.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(await engine.listKeys(mount, '')).toEqual(['cas', 'new-cas']);
   });
+
+  it('a write starting from an existence check another writer has since outdated reads again and lands on the next version', async () => {
+    const mount = newMount();
+    const engine = kv.engine();
+    // The key was absent when probed, and created before the write: the write must not create it twice.
+    const absent = await engine.probe(mount, 'raced');
+    expect(absent.exists).toBe(false);
+    await engine.writeData(mount, 'raced', { data: { by: 'other' } });
+    expect((await engine.writeData(mount, 'raced', { data: { by: 'probed' } }, {}, absent)).data.version).toBe(2);
+    // The key existed when probed, and got a version before the write.
+    const present = await engine.probe(mount, 'raced');
+    expect(present.exists).toBe(true);
+    await engine.writeData(mount, 'raced', { data: { by: 'other' } });
+    expect((await engine.writeData(mount, 'raced', { data: { by: 'probed' } }, {}, present)).data.version).toBe(4);
+    expect(await engine.readData(mount, 'raced')).toMatchObject({ kind: 'found', data: { data: { by: 'probed' }, metadata: { version: 4 } } });
+    expect((await engine.readMetadata(mount, 'raced'))?.current_version).toBe(4);
+  });
 });
 
 describe('concurrent metadata and data changes of one key', () => {
