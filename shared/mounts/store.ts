@@ -18,7 +18,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
-import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
+import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, setUpOnce, type TableProvider } from '../storage/tables';
 import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { encodeKey } from '../storage/keys';
 import { VaultError, badRequest, conflict } from '../vault/errors';
@@ -78,7 +78,8 @@ export function noHandlerFor(requestPath: string): VaultError {
 const snapshotKey = (table: MountTable, path: string): string => `${table}\0${path}`;
 
 export class MountStore {
-  private bootstrapped: Promise<void> | undefined;
+  /** The table, with the built-in mounts written the first time any instance starts. */
+  private readonly ready = setUpOnce(() => this.tables.table(TABLES.mounts), bootstrap);
   private snapshot: Snapshot | undefined;
   private loading: Promise<Snapshot> | undefined;
   private readonly cacheMs: number;
@@ -311,20 +312,6 @@ export class MountStore {
     } finally {
       this.invalidate();
     }
-  }
-
-  private async ready(): Promise<TableClient> {
-    const client = await this.tables.table(TABLES.mounts);
-    if (!this.bootstrapped) {
-      const attempt = bootstrap(client);
-      this.bootstrapped = attempt;
-      // A failed bootstrap (storage down) must be retried on the next call, not remembered.
-      attempt.catch(() => {
-        if (this.bootstrapped === attempt) this.bootstrapped = undefined;
-      });
-    }
-    await this.bootstrapped;
-    return client;
   }
 }
 

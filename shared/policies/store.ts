@@ -14,7 +14,7 @@
  * the change immediately and every other instance within `cacheMs`.
  */
 import type { TableClient } from '@azure/data-tables';
-import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
+import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, setUpOnce, type TableProvider } from '../storage/tables';
 import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { decodeKey, encodeKey } from '../storage/keys';
 import { conflict } from '../vault/errors';
@@ -67,7 +67,8 @@ export class PolicyStore {
   private readonly policies = new Map<string, CachedPolicy>();
   private readonly loading = new Map<string, Promise<CachedPolicy>>();
   private readonly acls = new Map<string, Acl>();
-  private defaultReady: Promise<void> | undefined;
+  /** The table, with Vault's `default` policy created the first time (never overwritten after). */
+  private readonly ready = setUpOnce(() => this.tables.table(TABLES.policies), ensureDefault);
 
   constructor(
     private readonly tables: TableProvider,
@@ -249,20 +250,6 @@ export class PolicyStore {
     this.policies.delete(name);
     // ACL keys carry versions, but a delete leaves no version behind: drop them all (cheap to rebuild).
     this.acls.clear();
-  }
-
-  /** The table, with Vault's `default` policy created the first time (never overwritten after). */
-  private async ready(): Promise<TableClient> {
-    const client = await this.tables.table(TABLES.policies);
-    if (!this.defaultReady) {
-      const attempt = ensureDefault(client);
-      this.defaultReady = attempt;
-      attempt.catch(() => {
-        if (this.defaultReady === attempt) this.defaultReady = undefined;
-      });
-    }
-    await this.defaultReady;
-    return client;
   }
 }
 

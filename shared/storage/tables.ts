@@ -63,6 +63,27 @@ export function createTableProvider(settings: StorageSettings): TableProvider {
   };
 }
 
+/**
+ * A table whose one-time setup (rows every instance needs: Vault's built-in mounts, the `default`
+ * policy) has run before it is handed out. Concurrent callers share one setup; a failed one
+ * (storage down) is tried again on the next call, not remembered.
+ */
+export function setUpOnce(open: () => Promise<TableClient>, setup: (client: TableClient) => Promise<void>): () => Promise<TableClient> {
+  let done: Promise<void> | undefined;
+  return async () => {
+    const client = await open();
+    if (!done) {
+      const attempt = setup(client);
+      done = attempt;
+      attempt.catch(() => {
+        if (done === attempt) done = undefined;
+      });
+    }
+    await done;
+    return client;
+  };
+}
+
 async function connect(settings: StorageSettings, name: TableName, options: TableServiceClientOptions): Promise<TableClient> {
   const connection = settings.AzureWebJobsStorage;
   if (connection) {
