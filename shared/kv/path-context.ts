@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import type { Mount } from '../mounts/types';
-import { parseDurationSeconds, parseVaultBool, vInt } from '../vault/fields';
+import { nullIsUnset, vDuration, vInt, vOptionalBool } from '../vault/fields';
 import type { Operation, PathDefinition, VaultRequest, VaultResult } from '../vault/types';
-import { parseSignedDurationSeconds } from './input';
+import { signedDurationField } from './input';
 import { isJsonObject, type JsonObject } from './json';
 import type { KvEngine } from './store';
 import type { Actor } from './types';
@@ -75,55 +75,24 @@ export function kvSubcommand(operation: Operation): string {
 }
 
 /** An integer field (TypeInt) where JSON null means "not set" rather than 0. */
-export const kvInt = z.unknown().transform((value, ctx): number | undefined => {
-  if (value === null) return undefined;
-  const parsed = vInt.safeParse(value);
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'expected an integer' });
-    return z.NEVER;
-  }
-  return parsed.data;
-});
+export const kvInt = nullIsUnset(vInt);
 
 /** A boolean field (TypeBool) where JSON null means "not set" rather than false. */
-export const kvBool = z.unknown().transform((value, ctx): boolean | undefined => {
-  if (value === null) return undefined;
-  const parsed = parseVaultBool(value);
-  if (parsed === undefined) {
-    ctx.addIssue({ code: 'custom', message: `strconv.ParseBool: parsing "${String(value)}": invalid syntax` });
-    return z.NEVER;
-  }
-  return parsed;
-});
+export const kvBool = vOptionalBool;
 
 /** A non-negative duration in seconds (TypeDurationSecond); null is "not set". */
-export const kvDuration = z.unknown().transform((value, ctx): number | undefined => {
-  if (value === null) return undefined;
-  const parsed = parseDurationSeconds(value);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.reason });
-    return z.NEVER;
-  }
-  return parsed.seconds;
-});
+export const kvDuration = vDuration;
 
 /** The mount config's `delete_version_after`: signed (negative disables it for every key); null is "not set". */
-export const kvSignedDuration = z.unknown().transform((value, ctx): number | undefined => {
-  if (value === null) return undefined;
-  const parsed = parseSignedDurationSeconds(value);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.reason });
-    return z.NEVER;
-  }
-  return parsed.seconds;
-});
+export const kvSignedDuration = nullIsUnset(signedDurationField);
 
 /** A map field (TypeMap: `data`, `options`, `custom_metadata`); null is "not set", anything but an object is a 400. */
-export const kvMap = z.unknown().transform((value, ctx): JsonObject | undefined => {
-  if (value === null) return undefined;
-  if (!isJsonObject(value)) {
-    ctx.addIssue({ code: 'custom', message: `expected a map (a JSON object), got ${Array.isArray(value) ? 'an array' : typeof value}` });
-    return z.NEVER;
-  }
-  return value;
-});
+export const kvMap = nullIsUnset(
+  z.unknown().transform((value, ctx): JsonObject => {
+    if (!isJsonObject(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected a map (a JSON object), got ${Array.isArray(value) ? 'an array' : typeof value}` });
+      return z.NEVER;
+    }
+    return value;
+  }),
+);

@@ -73,9 +73,11 @@ interface FieldTraits {
 
 const TRAITS = new WeakMap<z.ZodType, FieldTraits>();
 
+/** A copy of `schema` with `traits` added: a copy, so the shared field type it came from stays unmarked. */
 function withTraits<T extends z.ZodType>(schema: T, traits: FieldTraits): T {
-  TRAITS.set(schema, { ...TRAITS.get(schema), ...traits });
-  return schema;
+  const copy = schema.clone() as T;
+  TRAITS.set(copy, { ...TRAITS.get(schema), ...traits });
+  return copy;
 }
 
 /**
@@ -83,9 +85,16 @@ function withTraits<T extends z.ZodType>(schema: T, traits: FieldTraits): T {
  * message repeats and which the audit record shows only as an HMAC, whatever its JSON type.
  */
 export function sensitive<T extends z.ZodType>(schema: T): T {
-  const copy = schema.clone() as T;
-  TRAITS.set(copy, { ...TRAITS.get(schema), sensitive: true });
-  return copy;
+  return withTraits(schema, { sensitive: true });
+}
+
+/**
+ * A copy of `schema` that JSON null leaves unset (the field is absent from `values` and `has`), like
+ * a Go pointer field or a plugin that reads null as "not given" (hvac sends null for every argument
+ * it was not passed), instead of converting null the framework's way.
+ */
+export function nullIsUnset<T extends z.ZodType>(schema: T): T {
+  return withTraits(schema, { nullIsUnset: true });
 }
 
 export function isSensitiveField(schema: z.ZodType): boolean {
@@ -100,14 +109,16 @@ export function sensitiveFieldNames(shape: FieldShape): string[] {
 }
 
 /** Vault's TypeDurationSecond: a nil input is "not set" (GetOk answers false), never an error. */
-export const vDuration = withTraits(z.unknown().transform((value, ctx): number => {
-  const parsed = parseDurationSeconds(value);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.reason });
-    return z.NEVER;
-  }
-  return parsed.seconds;
-}), { nullIsUnset: true });
+export const vDuration = nullIsUnset(
+  z.unknown().transform((value, ctx): number => {
+    const parsed = parseDurationSeconds(value);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.reason });
+      return z.NEVER;
+    }
+    return parsed.seconds;
+  }),
+);
 
 /** Vault's TypeBool: mapstructure decodes nil into false. */
 export const vBool = z.unknown().transform((value, ctx): boolean => {
@@ -124,7 +135,7 @@ export const vBool = z.unknown().transform((value, ctx): boolean => {
  * A bool that JSON null leaves unset, like a Go `*bool` (token create's `renewable`, where unset
  * means the default, true), rather than Vault's framework bool (nil = false).
  */
-export const vOptionalBool = withTraits(vBool.clone(), { nullIsUnset: true });
+export const vOptionalBool = nullIsUnset(vBool);
 
 /** Vault's TypeInt: mapstructure decodes nil into 0. */
 export const vInt = z.unknown().transform((value, ctx): number => {
