@@ -19,7 +19,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, setUpOnce, type TableProvider } from '../storage/tables';
-import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
+import { retryLostRaces } from '../storage/optimistic';
 import { encodeKey } from '../storage/keys';
 import { VaultError, badRequest, conflict } from '../vault/errors';
 import {
@@ -74,6 +74,8 @@ interface Snapshot {
 export function noHandlerFor(requestPath: string): VaultError {
   return new VaultError('unsupported_path', `no handler for route "${requestPath}". route entry not found.`);
 }
+
+const MOUNT_RACE_MESSAGE = 'the mount was changed by too many concurrent requests; try again';
 
 const snapshotKey = (table: MountTable, path: string): string => `${table}\0${path}`;
 
@@ -252,20 +254,14 @@ export class MountStore {
    */
   async update(table: MountTable, path: string, mutate: (mount: Mount) => Mount): Promise<Mount | undefined> {
     const client = await this.ready();
-    for (let attempt = 0; attempt < MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
+    return retryLostRaces(async () => {
       const stored = await this.read(table, path);
       if (!stored || stored.mount.state !== 'active') return undefined;
       const next = mutate(stored.mount);
-      try {
-        await client.updateEntity({ partitionKey: PARTITIONS[table], rowKey: encodeKey(path), ...toColumns(next) }, 'Replace', { etag: stored.etag });
-        this.invalidate();
-        return next;
-      } catch (err) {
-        if (!isPreconditionFailed(err) && !isNotFound(err)) throw err;
-      }
-      await pauseBeforeRetry(attempt + 1);
-    }
-    throw conflict('the mount was changed by too many concurrent requests; try again');
+      await client.updateEntity({ partitionKey: PARTITIONS[table], rowKey: encodeKey(path), ...toColumns(next) }, 'Replace', { etag: stored.etag });
+      this.invalidate();
+      return next;
+    }, MOUNT_RACE_MESSAGE);
   }
 
   /**
@@ -274,7 +270,7 @@ export class MountStore {
    */
   async beginDisable(table: MountTable, path: string): Promise<Mount | undefined> {
     const client = await this.ready();
-    for (let attempt = 0; attempt < MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
+    return retryLostRaces(async () => {
       const stored = await this.read(table, path);
       if (!stored) return undefined;
       if (stored.mount.state === 'disabling') {
@@ -282,20 +278,14 @@ export class MountStore {
         return stored.mount;
       }
       const marked: Mount = { ...stored.mount, state: 'disabling', disablingSince: new Date(this.now()).toISOString() };
-      try {
-        await client.updateEntity(
-          { partitionKey: PARTITIONS[table], rowKey: encodeKey(path), state: marked.state, disablingSince: marked.disablingSince },
-          'Merge',
-          { etag: stored.etag },
-        );
-        this.invalidate();
-        return marked;
-      } catch (err) {
-        if (!isPreconditionFailed(err) && !isNotFound(err)) throw err;
-      }
-      await pauseBeforeRetry(attempt + 1);
-    }
-    throw conflict('the mount was changed by too many concurrent requests; try again');
+      await client.updateEntity(
+        { partitionKey: PARTITIONS[table], rowKey: encodeKey(path), state: marked.state, disablingSince: marked.disablingSince },
+        'Merge',
+        { etag: stored.etag },
+      );
+      this.invalidate();
+      return marked;
+    }, MOUNT_RACE_MESSAGE);
   }
 
   /** Removes the entry of this enable of the mount (matched by uuid); true when it was removed. */

@@ -14,10 +14,9 @@
  * the change immediately and every other instance within `cacheMs`.
  */
 import type { TableClient } from '@azure/data-tables';
-import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, setUpOnce, type TableProvider } from '../storage/tables';
-import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
+import { TABLES, getEntityOrUndefined, isConflict, isNotFound, setUpOnce, type TableProvider } from '../storage/tables';
+import { retryLostRaces } from '../storage/optimistic';
 import { decodeKey, encodeKey } from '../storage/keys';
-import { conflict } from '../vault/errors';
 import { z } from 'zod';
 import { Acl, type TemplateContext } from './acl';
 import { DEFAULT_POLICY_TEXT } from './default-policy';
@@ -103,22 +102,15 @@ export class PolicyStore {
     const rowKey = encodeKey(name);
     const bytes = Buffer.from(text, 'utf8');
     try {
-      for (let attempt = 0; attempt < MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
+      await retryLostRaces(async () => {
         const current = await getEntityOrUndefined<Record<string, unknown>>(client, PARTITION, rowKey);
-        try {
-          if (!current) {
-            await client.createEntity({ partitionKey: PARTITION, rowKey, name, text: bytes, version: 1 });
-          } else {
-            const { version } = toStored(current);
-            await client.updateEntity({ partitionKey: PARTITION, rowKey, name, text: bytes, version: version + 1 }, 'Replace', { etag: current.etag });
-          }
-          return;
-        } catch (err) {
-          if (!isConflict(err) && !isPreconditionFailed(err) && !isNotFound(err)) throw err;
+        if (!current) {
+          await client.createEntity({ partitionKey: PARTITION, rowKey, name, text: bytes, version: 1 });
+        } else {
+          const { version } = toStored(current);
+          await client.updateEntity({ partitionKey: PARTITION, rowKey, name, text: bytes, version: version + 1 }, 'Replace', { etag: current.etag });
         }
-        await pauseBeforeRetry(attempt + 1);
-      }
-      throw conflict('the policy was changed by too many concurrent requests; try again');
+      }, 'the policy was changed by too many concurrent requests; try again');
     } finally {
       this.forget(name);
     }
