@@ -10,7 +10,7 @@ import { nullIsUnset, vDuration, vInt, vOptionalBool } from '../vault/fields';
 import type { Operation, PathDefinition, VaultRequest, VaultResult } from '../vault/types';
 import { signedDurationField } from './input';
 import { isJsonObject, type JsonObject } from './json';
-import type { KvEngine } from './store';
+import type { KeyProbe, KvEngine } from './store';
 import type { Actor } from './types';
 
 /** `mount_type` of every KV response envelope, as Vault reports the engine's type. */
@@ -30,6 +30,24 @@ export interface KvPathContext {
 
 /** A path definition of the KV engine, built for one request by the router. */
 export type KvPathFactory = (ctx: KvPathContext) => PathDefinition;
+
+/**
+ * The existence check (create vs update) of the request's v2 key, keeping the metadata row it read:
+ * the write that follows in the same request starts from that row instead of reading it again.
+ */
+export function keyProbe(ctx: KvPathContext): { exists: () => Promise<boolean>; found: () => Promise<KeyProbe | undefined> } {
+  let probe: Promise<KeyProbe> | undefined;
+  return {
+    exists: async () => {
+      probe = ctx.engine.probe(ctx.mount, ctx.key);
+      return probe.then(
+        (found) => found.exists,
+        () => false,
+      );
+    },
+    found: async () => probe?.catch(() => undefined),
+  };
+}
 
 /** The route pattern shown in audit records: `{mount}/data/{path}` and so on. */
 export const kvPattern = (suffix: string): string => (suffix ? `{mount}/${suffix}` : '{mount}');

@@ -21,8 +21,7 @@ import { sensitive } from '../vault/fields';
 import type { PathDefinition, VaultRequest } from '../vault/types';
 import { casOption } from './input';
 import type { JsonObject } from './json';
-import type { KeyProbe } from './store';
-import { KV_MOUNT_TYPE, kvEnvelope, kvInt, kvMap, kvPattern, type KvPathContext } from './path-context';
+import { KV_MOUNT_TYPE, keyProbe, kvEnvelope, kvInt, kvMap, kvPattern, type KvPathContext } from './path-context';
 
 const readFields = { version: kvInt };
 
@@ -40,18 +39,11 @@ function writeInput(req: VaultRequest): { data: JsonObject; cas: number | undefi
 
 export function dataPath(ctx: KvPathContext): PathDefinition {
   const { engine, mount, key } = ctx;
-  // One definition per request: the existence check's read of the key is the write's starting point.
-  let probe: Promise<KeyProbe> | undefined;
+  const probe = keyProbe(ctx);
   return {
     pattern: kvPattern('data/{path}'),
     mountType: KV_MOUNT_TYPE,
-    exists: async () => {
-      probe = engine.probe(mount, key);
-      return probe.then(
-        (found) => found.exists,
-        () => false,
-      );
-    },
+    exists: probe.exists,
     operations: {
       read: {
         handler: async (req) => {
@@ -64,8 +56,7 @@ export function dataPath(ctx: KvPathContext): PathDefinition {
       },
       update: {
         handler: async (req) => {
-          const known = await probe?.catch(() => undefined);
-          const written = await engine.writeData(mount, key, writeInput(req), await ctx.actorOf(req), known);
+          const written = await engine.writeData(mount, key, writeInput(req), await ctx.actorOf(req), await probe.found());
           for (const warning of written.warnings) req.warn(warning);
           return { data: { ...written.data } };
         },

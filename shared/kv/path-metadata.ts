@@ -20,7 +20,7 @@
 import { notFound } from '../vault/errors';
 import { sensitive } from '../vault/fields';
 import type { PathDefinition, VaultRequest } from '../vault/types';
-import { KV_MOUNT_TYPE, kvBool, kvDuration, kvInt, kvMap, kvPattern, type KvPathContext } from './path-context';
+import { KV_MOUNT_TYPE, keyProbe, kvBool, kvDuration, kvInt, kvMap, kvPattern, type KvPathContext } from './path-context';
 import type { MetadataInput } from './types';
 
 const writeFields = {
@@ -45,10 +45,11 @@ function metadataInput(req: VaultRequest): MetadataInput {
 
 export function metadataPath(ctx: KvPathContext): PathDefinition {
   const { engine, mount, key } = ctx;
+  const probe = keyProbe(ctx);
   return {
     pattern: kvPattern('metadata/{path}'),
     mountType: KV_MOUNT_TYPE,
-    exists: () => engine.exists(mount, key).catch(() => false),
+    exists: probe.exists,
     operations: {
       read: {
         handler: async () => {
@@ -65,7 +66,7 @@ export function metadataPath(ctx: KvPathContext): PathDefinition {
       },
       update: {
         handler: async (req) => {
-          const { warnings } = await engine.writeMetadata(mount, key, metadataInput(req));
+          const { warnings } = await engine.writeMetadata(mount, key, metadataInput(req), await probe.found());
           for (const warning of warnings) req.warn(warning);
           return undefined;
         },

@@ -36,9 +36,6 @@ export function chunkProperties(sealed: Buffer): Record<string, Uint8Array | num
   return props;
 }
 
-/** The chunk property names a row may carry, for projections that leave the value out. */
-export const CHUNK_NAMES: readonly string[] = Array.from({ length: MAX_CHUNKS }, (_, i) => `p${i}`);
-
 /** Joins `p0…p<n-1>` back; throws when a chunk is missing (a damaged row must not open as something else). */
 export function joinChunks(entity: Readonly<Record<string, unknown>>): Buffer {
   const count = entity.n;

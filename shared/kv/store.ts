@@ -20,10 +20,10 @@ import { z } from 'zod';
 import type { Sealer } from '../crypto/keyring';
 import { decodeKey } from '../storage/keys';
 import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
-import { pauseBeforeRetry } from '../storage/optimistic';
+import { pauseBeforeRetry, retryLostRaces } from '../storage/optimistic';
 import { parseDurationSeconds } from '../vault/fields';
 import { formatGoDuration } from '../vault/goDuration';
-import { VaultError, badRequest, conflict } from '../vault/errors';
+import { badRequest, conflict } from '../vault/errors';
 import { casError, addVersion, deletionTime, effectiveMaxVersions, isDeletedAt, isKept, DELETE_VERSION_AFTER_DISABLED } from './lifecycle';
 import { parseCustomMetadata, validateCustomMetadata } from './input';
 import { isJsonObject, setOwn, type JsonObject } from './json';
@@ -47,7 +47,7 @@ import {
   versionOfRow,
   versionRow,
 } from './paths';
-import { CHUNK_NAMES, chunkProperties, encodeValue, joinChunks } from './payload';
+import { chunkProperties, encodeValue, joinChunks } from './payload';
 import { subkeys } from './subkeys';
 import { vaultTime, timeMs } from './time';
 import type {
@@ -122,6 +122,11 @@ type MountConfig = z.output<typeof configSchema>;
 
 const META_COLUMNS = ['current', 'oldest', 'low', 'created', 'updated', 'maxVersions', 'casRequired', 'dva', 'cm', 'lastBy', 'tomb'];
 const VERSION_COLUMNS = ['ver', 'created', 'deletion', 'destroyed', 'createdBy', 'deletedBy'];
+/** Every column of the metadata and version rows but the sealed value's chunks. */
+const ROW_COLUMNS_WITHOUT_VALUE = ['RowKey', ...new Set([...META_COLUMNS, ...VERSION_COLUMNS])];
+
+/** How much of the newest version row a read of a key needs: none, its columns, or its sealed value too. */
+type NewestVersion = 'none' | 'columns' | 'value';
 
 type Entity = TableEntityResult<Record<string, unknown>>;
 
@@ -230,12 +235,7 @@ export class KvEngine {
 
   // ---------------------------------------------------------------- data
 
-  /** The existence check of `data/<key>` and `metadata/<key>` (create vs update): the key has metadata. */
-  async exists(mount: KvMount, key: string): Promise<boolean> {
-    return (await this.probe(mount, key)).exists;
-  }
-
-  /** The existence check's read, kept for a write of the same request (see KeyProbe). */
+  /** The existence check of `data/<key>` and `metadata/<key>` (create vs update): the key has metadata (see KeyProbe). */
   async probe(mount: KvMount, key: string): Promise<KeyProbe> {
     keySegments(key);
     const stored = await this.readMeta(mount, key);
@@ -297,7 +297,7 @@ export class KvEngine {
     const client = await this.options.table();
     const pk = keyPartition(mount.uuid, key);
     await this.retry(async () => {
-      const state = await this.readKeyState(mount, key, true);
+      const state = await this.readKeyState(mount, key, 'columns');
       const stored = live(state.stored);
       if (!stored || stored.meta.current === 0 || !state.newest) return true;
       const row = parseVersionRow(state.newest);
@@ -354,7 +354,7 @@ export class KvEngine {
     const versions: Record<string, VersionInfo> = {};
     const rows: VersionRow[] = [];
     const query = client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey ge '${METADATA_ROW}'`, select: ['RowKey', ...new Set([...META_COLUMNS, ...VERSION_COLUMNS])] },
+      queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey ge '${METADATA_ROW}'`, select: ROW_COLUMNS_WITHOUT_VALUE },
     });
     for await (const entity of query) {
       if (entity.rowKey === METADATA_ROW) stored = parse(metaSchema, entity, 'KV metadata');
@@ -391,7 +391,7 @@ export class KvEngine {
    * fields change, `customMetadata` replacing the whole map. With no field at all: a no-op that
    * creates nothing. Returns Vault's warnings.
    */
-  async writeMetadata(mount: KvMount, key: string, input: MetadataInput): Promise<{ warnings: string[] }> {
+  async writeMetadata(mount: KvMount, key: string, input: MetadataInput, probe?: KeyProbe): Promise<{ warnings: string[] }> {
     const segments = keySegments(key);
     if (!hasMetadataField(input)) return { warnings: [] };
     let custom: Record<string, string> | undefined;
@@ -401,10 +401,17 @@ export class KvEngine {
     }
     const { config } = await this.readConfig(mount);
     const warnings = input.casRequired === false && config.casRequired ? [CAS_IGNORED_WARNING] : [];
-    await this.changeMetadata(mount, key, segments, true, async (meta) => ({
-      ...applyMetadataFields(meta, input),
-      ...(custom !== undefined ? { cm: await this.sealCustomMetadata(mount, key, custom) } : {}),
-    }));
+    await this.changeMetadata(
+      mount,
+      key,
+      segments,
+      true,
+      async (meta) => ({
+        ...applyMetadataFields(meta, input),
+        ...(custom !== undefined ? { cm: await this.sealCustomMetadata(mount, key, custom) } : {}),
+      }),
+      probe,
+    );
     return { warnings };
   }
 
@@ -477,7 +484,7 @@ export class KvEngine {
     if (!options.excludeDeleted) return names;
     const keep = await mapLimited(names, 16, async (name) => {
       if (name.endsWith('/')) return true;
-      const state = await this.readKeyState(mount, [...segments, name].join('/'), true);
+      const state = await this.readKeyState(mount, [...segments, name].join('/'), 'columns');
       const stored = live(state.stored);
       if (!stored || !state.newest) return true;
       return parseVersionRow(state.newest).deletion === '';
@@ -496,7 +503,7 @@ export class KvEngine {
   async existsV1(mount: KvMount, key: string): Promise<boolean> {
     keySegments(key);
     const client = await this.options.table();
-    return (await getEntityOrUndefined(client, keyPartition(mount.uuid, key), V1_ROW)) !== undefined;
+    return (await getEntityOrUndefined(client, keyPartition(mount.uuid, key), V1_ROW, ['RowKey'])) !== undefined;
   }
 
   /**
@@ -668,17 +675,18 @@ export class KvEngine {
   }
 
   /**
-   * The metadata row and, with `withNewest`, the newest version row: the first two rows from `m`
-   * (versions sort newest first), one request.
+   * The metadata row and, unless `newestVersion` is 'none', the newest version row: the first two
+   * rows from `m` (versions sort newest first), one request; the value's chunks only for 'value'.
    */
-  private async readKeyState(mount: KvMount, key: string, withNewest: boolean): Promise<KeyState> {
-    if (!withNewest) return { stored: await this.readMeta(mount, key), newest: undefined };
+  private async readKeyState(mount: KvMount, key: string, newestVersion: NewestVersion): Promise<KeyState> {
+    if (newestVersion === 'none') return { stored: await this.readMeta(mount, key), newest: undefined };
     const client = await this.options.table();
     const pk = keyPartition(mount.uuid, key);
+    const select = newestVersion === 'columns' ? ROW_COLUMNS_WITHOUT_VALUE : undefined;
     let stored: StoredMeta | undefined;
     let newest: Entity | undefined;
     const pages = client
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey ge '${METADATA_ROW}'` } })
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey ge '${METADATA_ROW}'`, select } })
       .byPage({ maxPageSize: 2 });
     for await (const page of pages) {
       for (const entity of page) {
@@ -691,7 +699,7 @@ export class KvEngine {
     // The query is not a snapshot: a writer committing between the two rows makes the version row
     // newer than the `m` read. Answer consistently with `m`.
     if (stored && newest && versionOfRow(newest.rowKey ?? '') !== stored.meta.current) {
-      newest = stored.meta.current === 0 ? undefined : await getEntityOrUndefined<Record<string, unknown>>(client, pk, versionRow(stored.meta.current));
+      newest = stored.meta.current === 0 ? undefined : await getEntityOrUndefined<Record<string, unknown>>(client, pk, versionRow(stored.meta.current), select);
     }
     return { stored, newest };
   }
@@ -710,7 +718,7 @@ export class KvEngine {
       const pk = keyPartition(mount.uuid, key);
       [stored, row] = await Promise.all([this.readMeta(mount, key), getEntityOrUndefined<Record<string, unknown>>(client, pk, versionRow(version))]);
     } else {
-      ({ stored, newest: row } = await this.readKeyState(mount, key, true));
+      ({ stored, newest: row } = await this.readKeyState(mount, key, 'value'));
     }
     const meta = live(stored)?.meta;
     if (!meta || !row) return { kind: 'absent' };
@@ -752,12 +760,12 @@ export class KvEngine {
     // A write starts from its existence check's read when it had one (a patch needs the newest
     // version too); the mount config (reused for a second) and the key are read together otherwise.
     const firstRead: Promise<KeyState> =
-      probe && kind === 'write' ? Promise.resolve({ stored: probe.stored, newest: undefined }) : this.readKeyState(mount, key, kind === 'patch');
+      probe && kind === 'write' ? Promise.resolve({ stored: probe.stored, newest: undefined }) : this.readKeyState(mount, key, kind === 'patch' ? 'value' : 'none');
     const [config, firstState] = await Promise.all([this.configForWrite(mount), firstRead]);
     let announced = false;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       if (attempt > 1) await pauseBeforeRetry(Math.min(attempt - 1, 10));
-      const state = attempt === 1 ? firstState : await this.readKeyState(mount, key, kind === 'patch');
+      const state = attempt === 1 ? firstState : await this.readKeyState(mount, key, kind === 'patch' ? 'value' : 'none');
       const stored = live(state.stored);
       if (kind === 'patch' && !stored) return { kind: 'absent' };
       const meta: Meta = stored?.meta ?? freshMeta(vaultTime(new Date(this.now())));
@@ -897,13 +905,23 @@ export class KvEngine {
   /**
    * Creates (`mayCreate`) or changes a key's metadata under its ETag. A new key is announced in its
    * folder listing first and confirmed after. Returns false when the key does not exist and may not be created.
+   * The first attempt starts from `probe` when the request's existence check read the row.
    */
-  private async changeMetadata(mount: KvMount, key: string, segments: readonly string[], mayCreate: boolean, apply: (meta: Meta) => Promise<Meta>): Promise<boolean> {
+  private async changeMetadata(
+    mount: KvMount,
+    key: string,
+    segments: readonly string[],
+    mayCreate: boolean,
+    apply: (meta: Meta) => Promise<Meta>,
+    probe?: KeyProbe,
+  ): Promise<boolean> {
     const client = await this.options.table();
     const pk = keyPartition(mount.uuid, key);
     let announced = false;
+    let known = probe;
     return this.retry(async () => {
-      const stored = await this.readMeta(mount, key);
+      const stored = known ? known.stored : await this.readMeta(mount, key);
+      known = undefined;
       const existing = live(stored);
       if (!existing && !mayCreate) return false;
       const next = await apply(existing?.meta ?? freshMeta(vaultTime(new Date(this.now()))));
@@ -919,18 +937,9 @@ export class KvEngine {
     }, 'the secret was changed by concurrent requests; try again');
   }
 
-  /** Runs `attempt` until it returns, retrying lost optimistic races (412, 409, 404 on a conditional write) with growing pauses. */
-  private async retry<T>(attempt: () => Promise<T>, message: string): Promise<T> {
-    for (let i = 1; i <= MAX_ATTEMPTS; i++) {
-      if (i > 1) await pauseBeforeRetry(Math.min(i - 1, 10));
-      try {
-        return await attempt();
-      } catch (err) {
-        if (isPreconditionFailed(err) || isConflict(err) || (isNotFound(err) && !(err instanceof VaultError))) continue;
-        throw err;
-      }
-    }
-    throw conflict(message);
+  /** retryLostRaces with the KV engine's budget of attempts (writers of one hot key line up). */
+  private retry<T>(attempt: () => Promise<T>, message: string): Promise<T> {
+    return retryLostRaces(attempt, message, MAX_ATTEMPTS);
   }
 
   private metaEntity(pk: string, meta: Meta): Record<string, unknown> & { partitionKey: string; rowKey: string } {

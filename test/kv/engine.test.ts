@@ -71,8 +71,8 @@ describe('data', () => {
     expect(old).toEqual({ kind: 'found', data: { data: { password: 'p1', nested: { a: [1, { b: null }] }, empty: {} }, metadata: first.data } });
     expect(await engine.readData(mount, 'app/db', 3)).toEqual({ kind: 'absent' });
     expect(await engine.readData(mount, 'app/none')).toEqual({ kind: 'absent' });
-    expect(await engine.exists(mount, 'app/db')).toBe(true);
-    expect(await engine.exists(mount, 'app/none')).toBe(false);
+    expect((await engine.probe(mount, 'app/db')).exists).toBe(true);
+    expect((await engine.probe(mount, 'app/none')).exists).toBe(false);
   });
 
   it('refuses data that is not an object', async () => {

@@ -80,6 +80,19 @@ describe('concurrent writers of one key', () => {
     expect(await engine.readData(mount, 'raced')).toMatchObject({ kind: 'found', data: { data: { by: 'probed' }, metadata: { version: 4 } } });
     expect((await engine.readMetadata(mount, 'raced'))?.current_version).toBe(4);
   });
+
+  it('a metadata write starting from an outdated existence check reads again and keeps the other writer\'s change', async () => {
+    const mount = newMount();
+    const engine = kv.engine();
+    const absent = await engine.probe(mount, 'meta-raced');
+    await engine.writeMetadata(mount, 'meta-raced', { maxVersions: 7 });
+    await engine.writeMetadata(mount, 'meta-raced', { casRequired: true }, absent);
+    const present = await engine.probe(mount, 'meta-raced');
+    await engine.writeData(mount, 'meta-raced', { data: { v: 1 }, cas: 0 });
+    await engine.writeMetadata(mount, 'meta-raced', { deleteVersionAfter: 60 }, present);
+    expect(await engine.readMetadata(mount, 'meta-raced')).toMatchObject({ max_versions: 7, cas_required: true, delete_version_after: '1m0s', current_version: 1 });
+    expect(await engine.listKeys(mount, '')).toEqual(['meta-raced']);
+  });
 });
 
 describe('concurrent metadata and data changes of one key', () => {
