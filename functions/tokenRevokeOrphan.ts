@@ -8,12 +8,12 @@ import { appServices } from '../shared/services';
 import { noteToken, requiredToken } from '../shared/tokens/requests';
 import { badRequest } from '../shared/vault/errors';
 import { vaultEndpoint } from '../shared/vault/endpoint';
-import { vString } from '../shared/vault/fields';
+import { sensitive, vString } from '../shared/vault/fields';
 import type { PathDefinition, PathHandler } from '../shared/vault/types';
 
 const fields = {
   /** The token to revoke (request body). */
-  token: vString,
+  token: sensitive(vString),
 };
 
 const revokeOrphan: PathHandler = async (req) => {

@@ -64,6 +64,7 @@ describe('a wrongly typed sensitive field is never echoed', () => {
   it.each([
     ['auth/azure/config', 'client_secret', (secret: string) => [secret]],
     ['auth/token/lookup', 'token', (secret: string) => [`hvs.${secret}`]],
+    ['auth/token/revoke-orphan', 'token', (secret: string) => [`hvs.${secret}`]],
     ['sys/audit-hash/file', 'input', (secret: string) => ({ nested: secret })],
   ])('%s {"%s": <wrong type>}: 400 without the value, in the answer and in the log', async (path, field, value) => {
     const secret = `s3cr3t-${randomUUID()}`;
