@@ -189,7 +189,7 @@ export class TokenService {
    */
   async resolve(token: string, remoteAddress: string | undefined, checkAddress = true): Promise<ResolvedToken> {
     const found = await this.find(token);
-    if (!found || !(await this.usable(found.record))) throw invalidToken();
+    if (!found) throw invalidToken();
     if (checkAddress && !addressAllowed(found.record.boundCidrs, remoteAddress)) throw permissionDenied();
     return found;
   }
@@ -230,7 +230,11 @@ export class TokenService {
     return found;
   }
 
-  /** A live (known, unexpired) token without consuming a use; undefined otherwise. */
+  /**
+   * A live token without consuming a use: known, unexpired, and usable (its mount and ancestors
+   * live), so a child whose parent expired or was revoked is gone for a lookup or renew by token
+   * as it is for its own use and by accessor; undefined otherwise.
+   */
   async find(token: string): Promise<ResolvedToken | undefined> {
     const kind = classifyToken(token);
     let resolved: ResolvedToken | undefined;
@@ -242,7 +246,8 @@ export class TokenService {
       const record = key ? openBatchToken(token, key) : undefined;
       resolved = record ? { token, record, etag: '' } : undefined;
     }
-    return resolved && !isExpired(resolved.record, this.now()) ? resolved : undefined;
+    if (!resolved || isExpired(resolved.record, this.now()) || !(await this.usable(resolved.record))) return undefined;
+    return resolved;
   }
 
   /**

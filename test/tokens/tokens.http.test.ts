@@ -388,9 +388,18 @@ describe('token tree', () => {
 
   it('an expired parent ends its descendants at once', async () => {
     const parent = await createToken(env, { policies: ['root'], ttl: '2s' });
-    const child = String(authOf(await req('POST', 'auth/token/create', parent.token, { policies: ['p'], ttl: '1h' })).client_token);
+    const created = authOf(await req('POST', 'auth/token/create', parent.token, { policies: ['p'], ttl: '1h' }));
+    const child = String(created.client_token);
+    const accessor = String(created.accessor);
     expect((await lookupSelf(child)).status).toBe(200);
     await sleep(2500);
+    expectInvalidToken(await lookupSelf(child));
+    // Looked at by others, by token or by accessor, it is gone the same way (Vault revoked the tree).
+    const byToken = await req('POST', 'auth/token/lookup', env.admin, { token: child });
+    expect(byToken.status, byToken.text).toBe(403);
+    expect(errorsOf(byToken)).toBe('bad token');
+    expectBadRequest(await req('POST', 'auth/token/lookup-accessor', env.admin, { accessor }), 'invalid accessor');
+    expectBadRequest(await req('POST', 'auth/token/renew', env.admin, { token: child }), 'token not found');
     expectInvalidToken(await lookupSelf(child));
   });
 
