@@ -65,9 +65,9 @@ async function answer(paths: readonly string[], aclOf: () => Promise<CallerAcl>)
 
 /** A token's ACL for `sys/capabilities`: Vault's 400 "invalid token" when it is unknown or dead. */
 async function aclOfToken(token: string): Promise<CallerAcl> {
-  const target = await appServices().access.aclOfToken(token);
-  if (!target) throw badRequest('invalid token');
-  return target.acl;
+  const acl = await appServices().access.aclOfToken(token);
+  if (!acl) throw badRequest('invalid token');
+  return acl;
 }
 
 export const sysCapabilitiesPath: PathDefinition = {
@@ -116,7 +116,7 @@ export const sysCapabilitiesAccessorPath: PathDefinition = {
         const { tokens, access } = appServices();
         const found = await tokens.findByAccessor(accessor);
         if (!found) throw badRequest('invalid accessor');
-        const { acl } = await access.aclOfRecord(found);
+        const acl = await access.aclOfRecord(found);
         return answer(requestedPaths(values), async () => acl);
       },
     },

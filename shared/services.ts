@@ -6,7 +6,6 @@
 import { readSettings, type Settings } from './settings';
 import { adminPolicyFromSettings } from './access/admin-policy';
 import { createAccessControl, type AccessControl } from './access/enforce';
-import { Acl } from './policies/acl';
 import { PolicyStore } from './policies/store';
 import { EntraTokenVerifier } from './entra/verify';
 import { ConfigStore } from './config/store';
@@ -90,7 +89,6 @@ export function buildServices(settings: Settings): Services {
   const access = createAccessControl({
     tokens: tokenService,
     policies,
-    rootAcl: Acl.ROOT,
     verifier: entraVerifier,
     admin: adminPolicyFromSettings(settings),
     warn: (message) => console.warn(`azauth: ${message}`),

@@ -16,7 +16,7 @@
  * root or sudo on the request path, which a few of Vault's handlers check again (token creation).
  */
 import { isEntraTokenError } from '../entra/errors';
-import type { Acl, AclOperation, TemplateContext } from '../policies/acl';
+import { Acl, type AclOperation, type TemplateContext } from '../policies/acl';
 import type { ResolvedToken } from '../tokens/service';
 import { VaultError, invalidToken, permissionDenied } from '../vault/errors';
 import type { AccessGrant, AccessRequest } from '../vault/endpoint';
@@ -35,7 +35,6 @@ export interface AccessDependencies {
     viewOf(found: ResolvedToken, limitedUse: boolean): TokenView;
   };
   readonly policies: { aclFor(names: readonly string[], identity?: TemplateContext): Promise<Acl> };
-  readonly rootAcl: Acl;
   readonly verifier: EntraVerifier;
   readonly admin: AdminPolicy;
   /** Operator-facing warnings about the admin settings; each distinct message is logged once. */
@@ -63,12 +62,12 @@ interface EntraAdmin {
 export interface AccessControl {
   readonly check: CheckAccess;
   /**
-   * The ACL and view of a token of ours, without consuming a use or checking the caller's address
+   * The ACL of a token of ours, without consuming a use or checking the caller's address
    * (`sys/capabilities`, the UI preflight). Undefined for an unknown or dead token.
    */
-  aclOfToken(token: string): Promise<{ readonly view: TokenView; readonly acl: Acl } | undefined>;
+  aclOfToken(token: string): Promise<Acl | undefined>;
   /** The same for a token found by other means (`sys/capabilities-accessor`). */
-  aclOfRecord(found: ResolvedToken): Promise<{ readonly view: TokenView; readonly acl: Acl }>;
+  aclOfRecord(found: ResolvedToken): Promise<Acl>;
   /**
    * The ACL of the token sent to an unauthenticated path that uses it (the UI mount preflight): a
    * token of ours as `aclOfToken` sees it, or an Entra admin's token (root). Undefined for anything
@@ -106,7 +105,7 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     const oid = claims.oid?.toLowerCase();
     if (adminIds.size === 0) warnOnce('Entra admin access is off: AZAUTH_ADMIN_PRINCIPAL_IDS is empty; a valid Entra token was refused');
     if (!oid || !adminIds.has(oid)) throw permissionDenied();
-    return { kind: 'entra-admin', principalId: oid, tenantId: claims.tid, acl: deps.rootAcl };
+    return { kind: 'entra-admin', principalId: oid, tenantId: claims.tid, acl: Acl.ROOT };
   }
 
   const identityOf = (found: ResolvedToken): TemplateContext => {
@@ -118,15 +117,12 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     return { ...(record.entityId ? { entityId: record.entityId } : {}), aliases };
   };
 
-  const aclOfRecord = async (found: ResolvedToken): Promise<{ view: TokenView; acl: Acl }> => ({
-    view: deps.tokens.viewOf(found, found.record.numUses > 0),
-    acl: await deps.policies.aclFor(found.record.policies, identityOf(found)),
-  });
+  const aclOfRecord = (found: ResolvedToken): Promise<Acl> => deps.policies.aclFor(found.record.policies, identityOf(found));
 
   async function resolveCaller(token: string, remoteAddress: string | undefined): Promise<OwnToken | EntraAdmin> {
     if (OWN_TOKEN.test(token)) {
       const found = await deps.tokens.resolve(token, remoteAddress);
-      return { kind: 'own', found, acl: await deps.policies.aclFor(found.record.policies, identityOf(found)) };
+      return { kind: 'own', found, acl: await aclOfRecord(found) };
     }
     if (JWT_SHAPE.test(token)) return entraAdmin(token);
     throw invalidToken();
@@ -138,8 +134,9 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     const resolved = await resolveCaller(input.token, input.remoteAddress);
     // Vault appends "/" to a list request's path before the ACL sees it.
     const path = input.operation === 'list' && !input.path.endsWith('/') ? `${input.path}/` : input.path;
+    // A root ACL allows either, so the existence check (a storage read) is not made for it.
     const checkedAs: AclOperation =
-      input.operation === 'update' && input.exists ? ((await input.exists()) ? 'update' : 'create') : input.operation;
+      input.operation === 'update' && input.exists && !resolved.acl.isRoot ? ((await input.exists()) ? 'update' : 'create') : input.operation;
     // Responses are never wrapped here, so a rule with wrapping-TTL bounds denies (as Vault does for
     // an unwrapped request).
     const decision = resolved.acl.allowOperation({ path, operation: checkedAs, data: input.data });
@@ -163,7 +160,7 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     }
   };
 
-  const aclOfToken = async (token: string): Promise<{ view: TokenView; acl: Acl } | undefined> => {
+  const aclOfToken = async (token: string): Promise<Acl | undefined> => {
     if (!OWN_TOKEN.test(token)) return undefined;
     // The address check is about the caller, not about a token being looked at.
     const found = await unlessRefused(() => deps.tokens.resolve(token, undefined, false));
@@ -175,7 +172,7 @@ export function createAccessControl(deps: AccessDependencies): AccessControl {
     aclOfToken,
     aclOfRecord,
     async aclOfPresentedToken(token) {
-      if (OWN_TOKEN.test(token)) return (await aclOfToken(token))?.acl;
+      if (OWN_TOKEN.test(token)) return aclOfToken(token);
       if (!JWT_SHAPE.test(token)) return undefined;
       return (await unlessRefused(() => entraAdmin(token)))?.acl;
     },

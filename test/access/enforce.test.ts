@@ -120,7 +120,6 @@ function rig(options: { admin?: Partial<AdminPolicy>; outcomes?: Record<string, 
       aclFor: async (names) =>
         names.includes('root') ? Acl.ROOT : Acl.build(names.filter((n) => POLICIES[n] !== undefined).map((name) => ({ name, rules: parsePolicy(POLICIES[name]!).rules }))),
     },
-    rootAcl: Acl.ROOT,
     verifier,
     admin,
     warn: (m) => warnings.push(m),
@@ -249,6 +248,19 @@ describe('tokens of ours: the ACL decides', () => {
     expect(await refusal(r.check({ token: 'hvs.creator', path: 'auth/azure/role/x', operation: 'update' }))).toMatchObject(PLAIN_DENIAL);
   });
 
+  it('the existence check is made only for an ACL that could tell create from update (a root ACL allows both)', async () => {
+    const r = rig();
+    let checks = 0;
+    const exists = async (): Promise<boolean> => {
+      checks++;
+      return true;
+    };
+    await expect(r.check({ token: 'hvs.root', path: 'auth/azure/role/any', operation: 'update', exists })).resolves.toBeDefined();
+    expect(checks).toBe(0);
+    expect(await refusal(r.check({ token: 'hvs.creator', path: 'auth/azure/role/old', operation: 'update', exists }))).toMatchObject(PLAIN_DENIAL);
+    expect(checks).toBe(1);
+  });
+
   it('a root-protected path needs sudo on the winning rule', async () => {
     const r = rig();
     expect(await refusal(r.check({ token: 'hvs.enabler', path: 'sys/auth/azure2', operation: 'update' }))).toMatchObject(PLAIN_DENIAL);
@@ -269,7 +281,7 @@ describe('tokens of ours: the ACL decides', () => {
   it('the ACL of a token being looked at skips the address check and spends no use', async () => {
     const r = rig();
     const looked = await r.access.aclOfToken('hvs.reader');
-    expect(looked?.acl.capabilities('secret/data/app/db')).toEqual(['read']);
+    expect(looked?.capabilities('secret/data/app/db')).toEqual(['read']);
     expect(await r.access.aclOfToken('hvs.unknown')).toBeUndefined();
     expect(await r.access.aclOfToken(jwt('admin'))).toBeUndefined();
     expect(r.used).toEqual([]);
