@@ -26,7 +26,7 @@ import { SignJWT, importSPKI, jwtVerify } from 'jose';
 import { benchAccess } from './access';
 import { benchAcl } from './acl';
 import { benchHost } from './host';
-import type { BenchRow } from './rows';
+import { rowsTable, type BenchRow } from './rows';
 import { KV_CONCURRENCIES, benchSecrets } from './secrets';
 import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
 
@@ -295,18 +295,19 @@ async function main(): Promise<void> {
   lines.push(
     `| listing a folder of 10,000 keys: time to the first page and to the whole list reported | first page ${fmt(secrets.listing.firstPageMs, 1)} ms, whole ${fmt(secrets.listing.wholeMs, 1)} ms (HTTP LIST ${fmt(secrets.listing.httpMs, 1)} ms) | reported |`,
   );
-  lines.push('', '## Local Functions host (bench/host.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of hostRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  if (tokenRows) {
-    lines.push('', '## Token service (bench/tokens.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
-    for (const r of tokenRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  }
-  lines.push('', '## ACL decision (bench/acl.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of aclRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  lines.push('', '## What enforcement costs (bench/access.ts)', '', 'Two hosts on one Azurite, measured in alternating rounds: the app as built, and the same app with', 'the bench-only preload bench/no-acl.ts (every policy set resolves to the root ACL: no policy cache, no decision).', '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of access.rows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  lines.push('', `## KV secrets (bench/secrets.ts), concurrencies ${KV_CONCURRENCIES.join(', ')}`, '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of secrets.rows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
+  lines.push('', '## Local Functions host (bench/host.ts)', '', ...rowsTable(hostRows));
+  if (tokenRows) lines.push('', '## Token service (bench/tokens.ts)', '', ...rowsTable(tokenRows));
+  lines.push('', '## ACL decision (bench/acl.ts)', '', ...rowsTable(aclRows));
+  lines.push(
+    '',
+    '## What enforcement costs (bench/access.ts)',
+    '',
+    'Two hosts on one Azurite, measured in alternating rounds: the app as built, and the same app with',
+    'the bench-only preload bench/no-acl.ts (every policy set resolves to the root ACL: no policy cache, no decision).',
+    '',
+    ...rowsTable(access.rows),
+  );
+  lines.push('', `## KV secrets (bench/secrets.ts), concurrencies ${KV_CONCURRENCIES.join(', ')}`, '', ...rowsTable(secrets.rows));
   lines.push('', `Whole run: ${fmt((performance.now() - startedAt) / 1000, 0)} s.`, '');
   const text = lines.join('\n');
   writeFileSync(path.join(root, 'bench', 'results.md'), text);
