@@ -28,12 +28,10 @@ import { benchAcl } from './acl';
 import { benchHost } from './host';
 import { rowsTable, type BenchRow } from './rows';
 import { KV_CONCURRENCIES, benchSecrets } from './secrets';
-import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
+import { CASE_MS, WARMUP_MS, cpuMicrosPerRequest, drive, measureOnce, measureOverHttp, pooled, send, stackProcesses, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
 
 const CONCURRENCIES = [1, 16, 64] as const;
-const WARMUP_MS = 700;
 const GLOBAL_WARMUP_MS = 1500;
-const CASE_MS = 3000;
 /** Each case and each raw ceiling is measured this many times; the figures pool the runs. */
 const RUNS = 2;
 /** Short, so the run sees several cache periods; the product default is 60 s. */
@@ -50,22 +48,12 @@ interface CaseRow {
 /** The processes whose CPU time each measured run records: this one (load, raw clients), the host, Azurite. */
 let watched: Record<string, number> = { bench: process.pid };
 
-/** Warm-up, then one measured run (with the CPU each watched process spent), on a fresh client built by `client()`. */
-async function measureOnce<C>(concurrency: number, client: () => Promise<C>, once: (c: C, worker: number) => Promise<boolean>, done?: (c: C) => void): Promise<LoadResult> {
-  const c = await client();
-  try {
-    await drive(concurrency, WARMUP_MS, (worker) => once(c, worker));
-    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(c, worker)));
-  } finally {
-    done?.(c);
-  }
-}
-
 /** One run of single-entity inserts into the same Azurite from a bare data-tables client. */
 async function rawInsertsOnce(connectionString: string, concurrency: number, label: string): Promise<LoadResult> {
   const payload = randomBytes(200).toString('base64');
   let n = 0;
   return measureOnce(
+    watched,
     concurrency,
     async () => {
       const client = TableClient.fromConnectionString(connectionString, `benchraw${concurrency}${label}`, { allowInsecureConnection: true });
@@ -86,6 +74,7 @@ async function joseVerifications(concurrency: number): Promise<LoadResult> {
   const jwt = await new SignJWT({ sub: 'bench', aud: ARM_AUDIENCE }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
   const key = await importSPKI(publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'RS256');
   return measureOnce(
+    watched,
     concurrency,
     async () => key,
     async (k) => {
@@ -138,7 +127,7 @@ async function main(): Promise<void> {
 
   const stack = await startAppStack({ env: { AZAUTH_ARM_CACHE_TTL: String(ARM_CACHE_TTL_SECONDS) } });
   const root = stack.root;
-  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+  watched = stackProcesses(stack);
   const rows: CaseRow[] = [];
   const raw: Array<{ concurrency: number; result: LoadResult; runs: LoadResult[] }> = [];
   const jose: Array<{ concurrency: number; perSecond: number }> = [];
@@ -158,12 +147,7 @@ async function main(): Promise<void> {
     const login = async (role: string, concurrency: number): Promise<LoadResult> => {
       const body = bodyFor(role);
       const armBefore = armCount();
-      const result = await measureOnce(
-        concurrency,
-        async () => new http.Agent({ keepAlive: true, maxSockets: concurrency }),
-        async (agent) => (await send(agent, url, 'PUT', {}, body)) === 200,
-        (agent) => agent.destroy(),
-      );
+      const result = await measureOverHttp(watched, concurrency, async (agent) => (await send(agent, url, 'PUT', {}, body)) === 200);
       if (role === 'arm') {
         armReads += armCount() - armBefore;
         armSeconds += result.seconds + WARMUP_MS / 1000;

@@ -13,29 +13,15 @@ import { performance } from 'node:perf_hooks';
 import { createTableProvider } from '../shared/storage/tables';
 import { createKvEngine } from '../shared/kv/store';
 import type { Sealer } from '../shared/crypto/keyring';
-import { cpuMicrosPerRequest, drive, medianOf, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, measureOverHttp, medianOf, pooled, send, stackProcesses, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
 import { runStandalone, type BenchRow } from './rows';
 
 export const KV_CONCURRENCIES = [1, 16, 64] as const;
-const WARMUP_MS = 700;
-const CASE_MS = 3000;
 const RUNS = 2;
 const RESOURCE = 'https://management.azure.com/';
 const FOLDER_KEYS = 10_000;
 /** A secret of a realistic size: a handful of fields, ~300 bytes of JSON. */
 const SECRET = { username: 'app', password: randomBytes(24).toString('base64url'), host: 'db.internal', port: 5432, options: { ssl: true, pool: 20 } };
-
-let watched: Record<string, number> = { bench: process.pid };
-
-async function measure(concurrency: number, once: (agent: http.Agent, worker: number) => Promise<boolean>): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  try {
-    await drive(concurrency, WARMUP_MS, (worker) => once(agent, worker));
-    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(agent, worker)));
-  } finally {
-    agent.destroy();
-  }
-}
 
 interface Prepared {
   readonly stack: AppStack;
@@ -72,7 +58,7 @@ export interface SecretsBench {
 
 export async function benchSecrets(): Promise<SecretsBench> {
   const stack = await startAppStack();
-  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+  const watched = stackProcesses(stack);
   const results = new Map<string, LoadResult[]>();
   const add = (name: string, concurrency: number, result: LoadResult) => {
     const key = `${name}@${concurrency}`;
@@ -87,9 +73,9 @@ export async function benchSecrets(): Promise<SecretsBench> {
     const body = JSON.stringify({ data: SECRET, options: {} });
     for (const concurrency of KV_CONCURRENCIES) {
       for (let round = 0; round < RUNS; round++) {
-        add('lookup', concurrency, await measure(concurrency, async (agent, i) => (await send(agent, lookupUrl, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
-        add('read', concurrency, await measure(concurrency, async (agent, i) => (await send(agent, readUrl(i), 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
-        add('write', concurrency, await measure(concurrency, async (agent, i) => (await send(agent, writeUrl(i), 'PUT', { 'x-vault-token': p.tokens[i]! }, body)) === 200));
+        add('lookup', concurrency, await measureOverHttp(watched, concurrency, async (agent, i) => (await send(agent, lookupUrl, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
+        add('read', concurrency, await measureOverHttp(watched, concurrency, async (agent, i) => (await send(agent, readUrl(i), 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
+        add('write', concurrency, await measureOverHttp(watched, concurrency, async (agent, i) => (await send(agent, writeUrl(i), 'PUT', { 'x-vault-token': p.tokens[i]! }, body)) === 200));
       }
     }
 

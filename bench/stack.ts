@@ -301,6 +301,53 @@ export async function cpuPerOperation(pids: Readonly<Record<string, number>>, ru
 }
 
 /**
+ * Warm-up and measuring time of every case and raw ceiling that `measureOnce` runs: one pair for all
+ * modules, so that their figures (and the method results.md states) are the same.
+ */
+export const WARMUP_MS = 700;
+export const CASE_MS = 3000;
+
+/** A stack's processes by the names the reports use: this one (the load, or a raw client), the host, Azurite. */
+export function stackProcesses(stack: AppStack): Record<string, number> {
+  return { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+}
+
+/**
+ * Warm-up, then one measured run recording the CPU seconds each of `watched` spent, on a fresh client
+ * built by `client()` (so that no case inherits another's connections or caches); `done` releases it.
+ */
+export async function measureOnce<C>(
+  watched: Readonly<Record<string, number>>,
+  concurrency: number,
+  client: () => Promise<C>,
+  once: (c: C, worker: number) => Promise<boolean>,
+  done?: (c: C) => void,
+): Promise<LoadResult> {
+  const c = await client();
+  try {
+    await drive(concurrency, WARMUP_MS, (worker) => once(c, worker));
+    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(c, worker)));
+  } finally {
+    done?.(c);
+  }
+}
+
+/** `measureOnce` over HTTP: the fresh client is a keep-alive agent with a socket per worker. */
+export function measureOverHttp(
+  watched: Readonly<Record<string, number>>,
+  concurrency: number,
+  once: (agent: http.Agent, worker: number) => Promise<boolean>,
+): Promise<LoadResult> {
+  return measureOnce(
+    watched,
+    concurrency,
+    async () => new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+    once,
+    (agent) => agent.destroy(),
+  );
+}
+
+/**
  * Open-loop load at a fixed rate (requests started per second, whatever the answers' pace), for
  * comparing the CPU a request costs between two builds: at the same rate both see the same batching,
  * so CPU per request does not depend on how fast the machine happened to be. `once(i)` gets the
