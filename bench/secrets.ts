@@ -7,18 +7,17 @@
  * Topology and method as in run.ts. `bench/run.ts` calls `benchSecrets()`; `node dist/bench/secrets.js`
  * runs it alone.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createTableProvider } from '../shared/storage/tables';
 import { createKvEngine } from '../shared/kv/store';
 import type { Sealer } from '../shared/crypto/keyring';
-import { cpuMicrosPerRequest, measureOverHttp, medianOf, pooled, send, stackProcesses, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, loginTokens, measureOverHttp, medianOf, pooled, send, stackProcesses, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
 import { runStandalone, type BenchRow } from './rows';
 
 export const KV_CONCURRENCIES = [1, 16, 64] as const;
 const RUNS = 2;
-const RESOURCE = 'https://management.azure.com/';
 const FOLDER_KEYS = 10_000;
 /** A secret of a realistic size: a handful of fields, ~300 bytes of JSON. */
 const SECRET = { username: 'app', password: randomBytes(24).toString('base64url'), host: 'db.internal', port: 5432, options: { ssl: true, pool: 20 } };
@@ -30,21 +29,12 @@ interface Prepared {
 }
 
 async function prepare(stack: AppStack): Promise<Prepared> {
-  const { emulator, admin } = stack;
-  const tenant = emulator.defaultTenantId;
-  const workload = randomUUID();
+  const { admin } = stack;
   await vaultWrite(stack, admin, 'sys/mounts/kv', { type: 'kv', options: { version: '2' } });
-  await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: RESOURCE });
   await vaultWrite(stack, admin, 'sys/policies/acl/bench-kv', {
     policy: 'path "kv/data/bench/*" { capabilities = ["create", "read", "update"] }\npath "kv/metadata/*" { capabilities = ["list"] }',
   });
-  await vaultWrite(stack, admin, 'auth/azure/role/bench', { bound_service_principal_ids: [workload], token_policies: ['bench-kv'], token_ttl: '1h' });
-  const jwt = await emulator.entra.mintToken({ tenant, audience: RESOURCE, oid: workload });
-  const tokens: string[] = [];
-  for (let i = 0; i < 64; i++) {
-    const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role: 'bench', jwt })) as { auth: { client_token: string } };
-    tokens.push(answer.auth.client_token);
-  }
+  const { tokens } = await loginTokens(stack, { policies: ['bench-kv'], count: 64 });
   // One secret per possible worker, so reads at every concurrency hit distinct keys.
   for (let i = 0; i < 64; i++) await vaultWrite(stack, tokens[0], `kv/data/bench/read-${i}`, { data: SECRET });
   return { stack, tokens };

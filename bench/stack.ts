@@ -269,6 +269,37 @@ export async function vaultWrite(stack: AppStack, token: string | undefined, log
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** The audience the benchmarks' workloads ask Entra for, as an Azure workload logging in to Vault does. */
+const LOGIN_AUDIENCE = 'https://management.azure.com/';
+
+export interface LoginTokens {
+  /** One service token per login, so that each worker can use its own. */
+  readonly tokens: string[];
+  /** The login request the tokens came from, for a benchmark that measures logins too. */
+  readonly login: { readonly role: string; readonly jwt: string };
+}
+
+/**
+ * The azure auth method configured for the emulator's tenant, a role that binds one new workload to
+ * `policies` with 1 h tokens, and `count` logins of that workload. The policies themselves are the
+ * caller's to write (a role may name policies that do not exist yet).
+ */
+export async function loginTokens(stack: AppStack, options: { readonly policies: readonly string[]; readonly count: number }): Promise<LoginTokens> {
+  const { emulator, admin } = stack;
+  const tenant = emulator.defaultTenantId;
+  const workload = randomUUID();
+  const role = 'bench';
+  await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: LOGIN_AUDIENCE });
+  await vaultWrite(stack, admin, `auth/azure/role/${role}`, { bound_service_principal_ids: [workload], token_policies: options.policies, token_ttl: '1h' });
+  const jwt = await emulator.entra.mintToken({ tenant, audience: LOGIN_AUDIENCE, oid: workload });
+  const tokens: string[] = [];
+  for (let i = 0; i < options.count; i++) {
+    const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role, jwt })) as { auth: { client_token: string } };
+    tokens.push(answer.auth.client_token);
+  }
+  return { tokens, login: { role, jwt } };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 export function cpuSecondsOf(pid: number): number {
   if (pid === process.pid) {

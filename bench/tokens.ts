@@ -11,15 +11,14 @@
  * measured twice: the raw ceilings once before and once after the HTTP cases, the HTTP cases in two
  * rounds; figures pool the two runs, and the runs are shown.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { TableClient } from '@azure/data-tables';
-import { cpuMicrosPerRequest, measureOnce, measureOverHttp, pooled, send, stackProcesses, startAppStack, vaultWrite, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, loginTokens, measureOnce, measureOverHttp, pooled, send, stackProcesses, startAppStack, type LoadResult } from './stack';
 import { runStandalone, type BenchRow } from './rows';
 
 const CONCURRENCY = 16;
 const RUNS = 2;
-const RESOURCE = 'https://management.azure.com/';
 
 interface RawRuns {
   reads: LoadResult[];
@@ -71,18 +70,9 @@ export async function benchTokens(): Promise<{ rows: BenchRow[] }> {
   const stack = await startAppStack();
   const watched = stackProcesses(stack);
   try {
-    const { emulator, admin, host } = stack;
-    const tenant = emulator.defaultTenantId;
-    const workload = randomUUID();
-    await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: RESOURCE });
-    // A login role as Vault Agent would renew it: renew-self re-reads this role.
-    await vaultWrite(stack, admin, 'auth/azure/role/bench', { bound_service_principal_ids: [workload], token_policies: 'app', token_ttl: '1h' });
-    const jwt = await emulator.entra.mintToken({ tenant, audience: RESOURCE, oid: workload });
-    const tokens: string[] = [];
-    for (let i = 0; i < CONCURRENCY; i++) {
-      const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role: 'bench', jwt })) as { auth: { client_token: string } };
-      tokens.push(answer.auth.client_token);
-    }
+    const { host } = stack;
+    // Login tokens as Vault Agent would renew them: renew-self re-reads their role.
+    const { tokens } = await loginTokens(stack, { policies: ['app'], count: CONCURRENCY });
 
     const lookupUrl = new URL(`${host.url}/v1/auth/token/lookup-self`);
     const renewUrl = new URL(`${host.url}/v1/auth/token/renew-self`);
