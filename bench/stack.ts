@@ -13,6 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startCloudEmulator, type CloudEmulator } from '../dev/emulator';
 import { spawnHost, type SpawnedHost } from '../dev/host/spawn';
+import { percentile } from './percentile';
 
 /** The public Azurite development key (documented by Microsoft; not a secret). */
 export const AZURITE_DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -121,11 +122,6 @@ export function cpuMicrosPerRequest(result: LoadResult): Record<string, number> 
   const micros: Record<string, number> = {};
   for (const [name, seconds] of Object.entries(result.cpuSeconds ?? {})) micros[name] = (seconds * 1e6) / Math.max(1, result.count);
   return micros;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 /** Closed-loop load: `concurrency` workers, worker i repeating `once(i)` until time is up. */
