@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   log('token benchmark…');
   const tokenRows = await tokensBench();
   log('ACL decision micro-benchmark…');
-  const aclRows = (await benchAcl()).rows;
+  const acl = await benchAcl();
   log('enforcement benchmark…');
   const access = await benchAccess();
   log('KV secrets benchmark…');
@@ -264,9 +264,7 @@ async function main(): Promise<void> {
   // Issue 11: enforcement may cost at most 10% of either rate.
   lines.push(`| enforcement costs ≤ 10% of lookup-self at c16 (enforced / ACL skipped ≥ 90%) | ${fmt(access.ratios.lookup * 100)}% | ${access.ratios.lookup >= 0.9 ? 'yes' : 'no'} |`);
   lines.push(`| enforcement costs ≤ 10% of service-token logins at c16 | ${fmt(access.ratios.login * 100)}% | ${access.ratios.login >= 0.9 ? 'yes' : 'no'} |`);
-  const aclMedian = aclRows.find((row) => row.name.endsWith(': median'))?.value ?? Number.NaN;
-  const aclP99 = aclRows.find((row) => row.name === 'ACL decision: p99')?.value ?? Number.NaN;
-  lines.push(`| ACL decision for 20 policies × 20 rules: median and p99 reported (no bound set) | ${fmt(aclMedian, 2)} µs / ${fmt(aclP99, 2)} µs | reported |`);
+  lines.push(`| ACL decision for 20 policies × 20 rules: median and p99 reported (no bound set) | ${fmt(acl.decisionMicros.median, 2)} µs / ${fmt(acl.decisionMicros.p99, 2)} µs | reported |`);
   // Issue 12: KV reads and writes beside lookup-self in the same run.
   const kvRead16 = secrets.at('read', 16);
   const kvWrite16 = secrets.at('write', 16);
@@ -281,7 +279,7 @@ async function main(): Promise<void> {
   );
   lines.push('', '## Local Functions host (bench/host.ts)', '', ...rowsTable(hostRows));
   if (tokenRows) lines.push('', '## Token service (bench/tokens.ts)', '', ...rowsTable(tokenRows));
-  lines.push('', '## ACL decision (bench/acl.ts)', '', ...rowsTable(aclRows));
+  lines.push('', '## ACL decision (bench/acl.ts)', '', ...rowsTable(acl.rows));
   lines.push(
     '',
     '## What enforcement costs (bench/access.ts)',
