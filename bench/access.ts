@@ -7,17 +7,12 @@
  *
  * `bench/run.ts` calls `benchAccess()`; `node dist/bench/access.js` runs it alone.
  */
-import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import path from 'node:path';
-import { drive, pooled, send, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
+import { loginTokens, measureOverHttp, pooled, send, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
 import { runStandalone, type BenchRow } from './rows';
 
 const CONCURRENCY = 16;
-const WARMUP_MS = 700;
-const CASE_MS = 3000;
 const RUNS = 2;
-const RESOURCE = 'https://management.azure.com/';
 
 interface Prepared {
   readonly stack: AppStack;
@@ -27,45 +22,28 @@ interface Prepared {
 
 /** A configured azure mount, a role whose tokens carry 5 policies of 20 rules, and 16 login tokens. */
 async function prepare(stack: AppStack): Promise<Prepared> {
-  const { emulator, admin } = stack;
-  const tenant = emulator.defaultTenantId;
-  const workload = randomUUID();
-  await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: RESOURCE });
   const policies: string[] = [];
   for (let i = 0; i < 5; i++) {
     const name = `bench-${i}`;
     const blocks = Array.from({ length: 20 }, (_, j) => `path "kv/data/team-${i}/app-${j}/*" { capabilities = ["read", "list"] }`);
-    await vaultWrite(stack, admin, `sys/policies/acl/${name}`, { policy: blocks.join('\n') });
+    await vaultWrite(stack, stack.admin, `sys/policies/acl/${name}`, { policy: blocks.join('\n') });
     policies.push(name);
   }
-  await vaultWrite(stack, admin, 'auth/azure/role/bench', { bound_service_principal_ids: [workload], token_policies: policies, token_ttl: '1h' });
-  const jwt = await emulator.entra.mintToken({ tenant, audience: RESOURCE, oid: workload });
-  const tokens: string[] = [];
-  for (let i = 0; i < CONCURRENCY; i++) {
-    const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role: 'bench', jwt })) as { auth: { client_token: string } };
-    tokens.push(answer.auth.client_token);
-  }
-  return { stack, tokens, loginBody: JSON.stringify({ role: 'bench', jwt }) };
+  const { tokens, login } = await loginTokens(stack, { policies, count: CONCURRENCY });
+  return { stack, tokens, loginBody: JSON.stringify(login) };
 }
 
-async function measure(once: (agent: http.Agent, worker: number) => Promise<boolean>): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  try {
-    await drive(CONCURRENCY, WARMUP_MS, (worker) => once(agent, worker));
-    return await drive(CONCURRENCY, CASE_MS, (worker) => once(agent, worker));
-  } finally {
-    agent.destroy();
-  }
-}
+/** What enforcement costs is read from the rates alone, so no process's CPU time is recorded. */
+const UNWATCHED: Readonly<Record<string, number>> = {};
 
 async function lookupSelf(p: Prepared): Promise<LoadResult> {
   const url = new URL(`${p.stack.host.url}/v1/auth/token/lookup-self`);
-  return measure(async (agent, i) => (await send(agent, url, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200);
+  return measureOverHttp(UNWATCHED, CONCURRENCY, async (agent, i) => (await send(agent, url, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200);
 }
 
 async function logins(p: Prepared): Promise<LoadResult> {
   const url = new URL(`${p.stack.host.url}/v1/auth/azure/login`);
-  return measure(async (agent) => (await send(agent, url, 'PUT', {}, p.loginBody)) === 200);
+  return measureOverHttp(UNWATCHED, CONCURRENCY, async (agent) => (await send(agent, url, 'PUT', {}, p.loginBody)) === 200);
 }
 
 export async function benchAccess(): Promise<{ rows: BenchRow[]; ratios: { lookup: number; login: number } }> {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { formatSummary, summariseProfile } from './cpuprofile';
-import { cpuPerOperation, drive, driveAtRate, send, startAppStack, vaultWrite, type AppStack } from './stack';
+import { cpuPerOperation, drive, driveAtRate, send, stackProcesses, startAppStack, vaultWrite, type AppStack } from './stack';
 
 const ARM_AUDIENCE = 'https://management.azure.com/';
 const CASES = ['service', 'batch', 'arm', 'lookup', 'renew', 'health', 'kv-read', 'kv-write', 'raw-insert', 'raw-read', 'raw-update'] as const;
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     const rate = Number(process.env.RATE ?? 0);
     const load = () => (rate > 0 ? driveAtRate(rate, seconds * 1000, concurrency, once) : drive(concurrency, seconds * 1000, once));
     await drive(concurrency, 1000, once);
-    const { result, microsPerOp } = await cpuPerOperation({ bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid }, load);
+    const { result, microsPerOp } = await cpuPerOperation(stackProcesses(stack), load);
     agent.destroy();
     const cpu = Object.entries(microsPerOp).map(([who, us]) => `${who} ${us.toFixed(0)}`).join(', ');
     process.stdout.write(

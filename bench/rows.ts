@@ -5,12 +5,16 @@ export interface BenchRow {
   unit: string;
 }
 
+/** A module's rows as the lines of a Markdown table, as results.md and a standalone run print them. */
+export function rowsTable(rows: readonly BenchRow[]): string[] {
+  return ['| benchmark | value | unit |', '|---|---:|---|', ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.unit} |`)];
+}
+
 /** Runs a benchmark as a script: prints its rows as a Markdown table, exits 1 on failure. */
 export function runStandalone(bench: () => Promise<{ rows: readonly BenchRow[] }>): void {
   bench().then(
     ({ rows }) => {
-      const lines = ['| benchmark | value | unit |', '|---|---:|---|', ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.unit} |`)];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stdout.write(`${rowsTable(rows).join('\n')}\n`);
       process.exit(0);
     },
     (err: unknown) => {

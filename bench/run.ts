@@ -26,14 +26,12 @@ import { SignJWT, importSPKI, jwtVerify } from 'jose';
 import { benchAccess } from './access';
 import { benchAcl } from './acl';
 import { benchHost } from './host';
-import type { BenchRow } from './rows';
+import { rowsTable, type BenchRow } from './rows';
 import { KV_CONCURRENCIES, benchSecrets } from './secrets';
-import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
+import { CASE_MS, WARMUP_MS, cpuMicrosPerRequest, drive, measureOnce, measureOverHttp, pooled, send, stackProcesses, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
 
 const CONCURRENCIES = [1, 16, 64] as const;
-const WARMUP_MS = 700;
 const GLOBAL_WARMUP_MS = 1500;
-const CASE_MS = 3000;
 /** Each case and each raw ceiling is measured this many times; the figures pool the runs. */
 const RUNS = 2;
 /** Short, so the run sees several cache periods; the product default is 60 s. */
@@ -50,22 +48,12 @@ interface CaseRow {
 /** The processes whose CPU time each measured run records: this one (load, raw clients), the host, Azurite. */
 let watched: Record<string, number> = { bench: process.pid };
 
-/** Warm-up, then one measured run (with the CPU each watched process spent), on a fresh client built by `client()`. */
-async function measureOnce<C>(concurrency: number, client: () => Promise<C>, once: (c: C, worker: number) => Promise<boolean>, done?: (c: C) => void): Promise<LoadResult> {
-  const c = await client();
-  try {
-    await drive(concurrency, WARMUP_MS, (worker) => once(c, worker));
-    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(c, worker)));
-  } finally {
-    done?.(c);
-  }
-}
-
 /** One run of single-entity inserts into the same Azurite from a bare data-tables client. */
 async function rawInsertsOnce(connectionString: string, concurrency: number, label: string): Promise<LoadResult> {
   const payload = randomBytes(200).toString('base64');
   let n = 0;
   return measureOnce(
+    watched,
     concurrency,
     async () => {
       const client = TableClient.fromConnectionString(connectionString, `benchraw${concurrency}${label}`, { allowInsecureConnection: true });
@@ -86,6 +74,7 @@ async function joseVerifications(concurrency: number): Promise<LoadResult> {
   const jwt = await new SignJWT({ sub: 'bench', aud: ARM_AUDIENCE }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setIssuedAt().setExpirationTime('1h').sign(privateKey);
   const key = await importSPKI(publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'RS256');
   return measureOnce(
+    watched,
     concurrency,
     async () => key,
     async (k) => {
@@ -138,7 +127,7 @@ async function main(): Promise<void> {
 
   const stack = await startAppStack({ env: { AZAUTH_ARM_CACHE_TTL: String(ARM_CACHE_TTL_SECONDS) } });
   const root = stack.root;
-  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+  watched = stackProcesses(stack);
   const rows: CaseRow[] = [];
   const raw: Array<{ concurrency: number; result: LoadResult; runs: LoadResult[] }> = [];
   const jose: Array<{ concurrency: number; perSecond: number }> = [];
@@ -158,12 +147,7 @@ async function main(): Promise<void> {
     const login = async (role: string, concurrency: number): Promise<LoadResult> => {
       const body = bodyFor(role);
       const armBefore = armCount();
-      const result = await measureOnce(
-        concurrency,
-        async () => new http.Agent({ keepAlive: true, maxSockets: concurrency }),
-        async (agent) => (await send(agent, url, 'PUT', {}, body)) === 200,
-        (agent) => agent.destroy(),
-      );
+      const result = await measureOverHttp(watched, concurrency, async (agent) => (await send(agent, url, 'PUT', {}, body)) === 200);
       if (role === 'arm') {
         armReads += armCount() - armBefore;
         armSeconds += result.seconds + WARMUP_MS / 1000;
@@ -210,7 +194,7 @@ async function main(): Promise<void> {
   log('token benchmark…');
   const tokenRows = await tokensBench();
   log('ACL decision micro-benchmark…');
-  const aclRows = (await benchAcl()).rows;
+  const acl = await benchAcl();
   log('enforcement benchmark…');
   const access = await benchAccess();
   log('KV secrets benchmark…');
@@ -280,9 +264,7 @@ async function main(): Promise<void> {
   // Issue 11: enforcement may cost at most 10% of either rate.
   lines.push(`| enforcement costs ≤ 10% of lookup-self at c16 (enforced / ACL skipped ≥ 90%) | ${fmt(access.ratios.lookup * 100)}% | ${access.ratios.lookup >= 0.9 ? 'yes' : 'no'} |`);
   lines.push(`| enforcement costs ≤ 10% of service-token logins at c16 | ${fmt(access.ratios.login * 100)}% | ${access.ratios.login >= 0.9 ? 'yes' : 'no'} |`);
-  const aclMedian = aclRows.find((row) => row.name.endsWith(': median'))?.value ?? Number.NaN;
-  const aclP99 = aclRows.find((row) => row.name === 'ACL decision: p99')?.value ?? Number.NaN;
-  lines.push(`| ACL decision for 20 policies × 20 rules: median and p99 reported (no bound set) | ${fmt(aclMedian, 2)} µs / ${fmt(aclP99, 2)} µs | reported |`);
+  lines.push(`| ACL decision for 20 policies × 20 rules: median and p99 reported (no bound set) | ${fmt(acl.decisionMicros.median, 2)} µs / ${fmt(acl.decisionMicros.p99, 2)} µs | reported |`);
   // Issue 12: KV reads and writes beside lookup-self in the same run.
   const kvRead16 = secrets.at('read', 16);
   const kvWrite16 = secrets.at('write', 16);
@@ -295,18 +277,19 @@ async function main(): Promise<void> {
   lines.push(
     `| listing a folder of 10,000 keys: time to the first page and to the whole list reported | first page ${fmt(secrets.listing.firstPageMs, 1)} ms, whole ${fmt(secrets.listing.wholeMs, 1)} ms (HTTP LIST ${fmt(secrets.listing.httpMs, 1)} ms) | reported |`,
   );
-  lines.push('', '## Local Functions host (bench/host.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of hostRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  if (tokenRows) {
-    lines.push('', '## Token service (bench/tokens.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
-    for (const r of tokenRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  }
-  lines.push('', '## ACL decision (bench/acl.ts)', '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of aclRows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  lines.push('', '## What enforcement costs (bench/access.ts)', '', 'Two hosts on one Azurite, measured in alternating rounds: the app as built, and the same app with', 'the bench-only preload bench/no-acl.ts (every policy set resolves to the root ACL: no policy cache, no decision).', '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of access.rows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
-  lines.push('', `## KV secrets (bench/secrets.ts), concurrencies ${KV_CONCURRENCIES.join(', ')}`, '', '| benchmark | value | unit |', '|---|---:|---|');
-  for (const r of secrets.rows) lines.push(`| ${r.name} | ${r.value} | ${r.unit} |`);
+  lines.push('', '## Local Functions host (bench/host.ts)', '', ...rowsTable(hostRows));
+  if (tokenRows) lines.push('', '## Token service (bench/tokens.ts)', '', ...rowsTable(tokenRows));
+  lines.push('', '## ACL decision (bench/acl.ts)', '', ...rowsTable(acl.rows));
+  lines.push(
+    '',
+    '## What enforcement costs (bench/access.ts)',
+    '',
+    'Two hosts on one Azurite, measured in alternating rounds: the app as built, and the same app with',
+    'the bench-only preload bench/no-acl.ts (every policy set resolves to the root ACL: no policy cache, no decision).',
+    '',
+    ...rowsTable(access.rows),
+  );
+  lines.push('', `## KV secrets (bench/secrets.ts), concurrencies ${KV_CONCURRENCIES.join(', ')}`, '', ...rowsTable(secrets.rows));
   lines.push('', `Whole run: ${fmt((performance.now() - startedAt) / 1000, 0)} s.`, '');
   const text = lines.join('\n');
   writeFileSync(path.join(root, 'bench', 'results.md'), text);

@@ -7,35 +7,20 @@
  * Topology and method as in run.ts. `bench/run.ts` calls `benchSecrets()`; `node dist/bench/secrets.js`
  * runs it alone.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createTableProvider } from '../shared/storage/tables';
 import { createKvEngine } from '../shared/kv/store';
 import type { Sealer } from '../shared/crypto/keyring';
-import { cpuMicrosPerRequest, drive, medianOf, pooled, send, startAppStack, vaultWrite, withCpu, type AppStack, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, loginTokens, measureOverHttp, medianOf, pooled, send, stackProcesses, startAppStack, vaultWrite, type AppStack, type LoadResult } from './stack';
 import { runStandalone, type BenchRow } from './rows';
 
 export const KV_CONCURRENCIES = [1, 16, 64] as const;
-const WARMUP_MS = 700;
-const CASE_MS = 3000;
 const RUNS = 2;
-const RESOURCE = 'https://management.azure.com/';
 const FOLDER_KEYS = 10_000;
 /** A secret of a realistic size: a handful of fields, ~300 bytes of JSON. */
 const SECRET = { username: 'app', password: randomBytes(24).toString('base64url'), host: 'db.internal', port: 5432, options: { ssl: true, pool: 20 } };
-
-let watched: Record<string, number> = { bench: process.pid };
-
-async function measure(concurrency: number, once: (agent: http.Agent, worker: number) => Promise<boolean>): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  try {
-    await drive(concurrency, WARMUP_MS, (worker) => once(agent, worker));
-    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(agent, worker)));
-  } finally {
-    agent.destroy();
-  }
-}
 
 interface Prepared {
   readonly stack: AppStack;
@@ -44,21 +29,12 @@ interface Prepared {
 }
 
 async function prepare(stack: AppStack): Promise<Prepared> {
-  const { emulator, admin } = stack;
-  const tenant = emulator.defaultTenantId;
-  const workload = randomUUID();
+  const { admin } = stack;
   await vaultWrite(stack, admin, 'sys/mounts/kv', { type: 'kv', options: { version: '2' } });
-  await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: RESOURCE });
   await vaultWrite(stack, admin, 'sys/policies/acl/bench-kv', {
     policy: 'path "kv/data/bench/*" { capabilities = ["create", "read", "update"] }\npath "kv/metadata/*" { capabilities = ["list"] }',
   });
-  await vaultWrite(stack, admin, 'auth/azure/role/bench', { bound_service_principal_ids: [workload], token_policies: ['bench-kv'], token_ttl: '1h' });
-  const jwt = await emulator.entra.mintToken({ tenant, audience: RESOURCE, oid: workload });
-  const tokens: string[] = [];
-  for (let i = 0; i < 64; i++) {
-    const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role: 'bench', jwt })) as { auth: { client_token: string } };
-    tokens.push(answer.auth.client_token);
-  }
+  const { tokens } = await loginTokens(stack, { policies: ['bench-kv'], count: 64 });
   // One secret per possible worker, so reads at every concurrency hit distinct keys.
   for (let i = 0; i < 64; i++) await vaultWrite(stack, tokens[0], `kv/data/bench/read-${i}`, { data: SECRET });
   return { stack, tokens };
@@ -72,7 +48,7 @@ export interface SecretsBench {
 
 export async function benchSecrets(): Promise<SecretsBench> {
   const stack = await startAppStack();
-  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+  const watched = stackProcesses(stack);
   const results = new Map<string, LoadResult[]>();
   const add = (name: string, concurrency: number, result: LoadResult) => {
     const key = `${name}@${concurrency}`;
@@ -87,9 +63,9 @@ export async function benchSecrets(): Promise<SecretsBench> {
     const body = JSON.stringify({ data: SECRET, options: {} });
     for (const concurrency of KV_CONCURRENCIES) {
       for (let round = 0; round < RUNS; round++) {
-        add('lookup', concurrency, await measure(concurrency, async (agent, i) => (await send(agent, lookupUrl, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
-        add('read', concurrency, await measure(concurrency, async (agent, i) => (await send(agent, readUrl(i), 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
-        add('write', concurrency, await measure(concurrency, async (agent, i) => (await send(agent, writeUrl(i), 'PUT', { 'x-vault-token': p.tokens[i]! }, body)) === 200));
+        add('lookup', concurrency, await measureOverHttp(watched, concurrency, async (agent, i) => (await send(agent, lookupUrl, 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
+        add('read', concurrency, await measureOverHttp(watched, concurrency, async (agent, i) => (await send(agent, readUrl(i), 'GET', { 'x-vault-token': p.tokens[i]! })) === 200));
+        add('write', concurrency, await measureOverHttp(watched, concurrency, async (agent, i) => (await send(agent, writeUrl(i), 'PUT', { 'x-vault-token': p.tokens[i]! }, body)) === 200));
       }
     }
 

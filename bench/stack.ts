@@ -13,6 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startCloudEmulator, type CloudEmulator } from '../dev/emulator';
 import { spawnHost, type SpawnedHost } from '../dev/host/spawn';
+import { percentile } from './percentile';
 
 /** The public Azurite development key (documented by Microsoft; not a secret). */
 export const AZURITE_DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -121,11 +122,6 @@ export function cpuMicrosPerRequest(result: LoadResult): Record<string, number> 
   const micros: Record<string, number> = {};
   for (const [name, seconds] of Object.entries(result.cpuSeconds ?? {})) micros[name] = (seconds * 1e6) / Math.max(1, result.count);
   return micros;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 /** Closed-loop load: `concurrency` workers, worker i repeating `once(i)` until time is up. */
@@ -269,6 +265,37 @@ export async function vaultWrite(stack: AppStack, token: string | undefined, log
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** The audience the benchmarks' workloads ask Entra for, as an Azure workload logging in to Vault does. */
+const LOGIN_AUDIENCE = 'https://management.azure.com/';
+
+export interface LoginTokens {
+  /** One service token per login, so that each worker can use its own. */
+  readonly tokens: string[];
+  /** The login request the tokens came from, for a benchmark that measures logins too. */
+  readonly login: { readonly role: string; readonly jwt: string };
+}
+
+/**
+ * The azure auth method configured for the emulator's tenant, a role that binds one new workload to
+ * `policies` with 1 h tokens, and `count` logins of that workload. The policies themselves are the
+ * caller's to write (a role may name policies that do not exist yet).
+ */
+export async function loginTokens(stack: AppStack, options: { readonly policies: readonly string[]; readonly count: number }): Promise<LoginTokens> {
+  const { emulator, admin } = stack;
+  const tenant = emulator.defaultTenantId;
+  const workload = randomUUID();
+  const role = 'bench';
+  await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: LOGIN_AUDIENCE });
+  await vaultWrite(stack, admin, `auth/azure/role/${role}`, { bound_service_principal_ids: [workload], token_policies: options.policies, token_ttl: '1h' });
+  const jwt = await emulator.entra.mintToken({ tenant, audience: LOGIN_AUDIENCE, oid: workload });
+  const tokens: string[] = [];
+  for (let i = 0; i < options.count; i++) {
+    const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role, jwt })) as { auth: { client_token: string } };
+    tokens.push(answer.auth.client_token);
+  }
+  return { tokens, login: { role, jwt } };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 export function cpuSecondsOf(pid: number): number {
   if (pid === process.pid) {
@@ -298,6 +325,53 @@ export async function withCpu(pids: Readonly<Record<string, number>>, run: () =>
 export async function cpuPerOperation(pids: Readonly<Record<string, number>>, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; microsPerOp: Record<string, number> }> {
   const result = await withCpu(pids, run);
   return { result, microsPerOp: cpuMicrosPerRequest(result) };
+}
+
+/**
+ * Warm-up and measuring time of every case and raw ceiling that `measureOnce` runs: one pair for all
+ * modules, so that their figures (and the method results.md states) are the same.
+ */
+export const WARMUP_MS = 700;
+export const CASE_MS = 3000;
+
+/** A stack's processes by the names the reports use: this one (the load, or a raw client), the host, Azurite. */
+export function stackProcesses(stack: AppStack): Record<string, number> {
+  return { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+}
+
+/**
+ * Warm-up, then one measured run recording the CPU seconds each of `watched` spent, on a fresh client
+ * built by `client()` (so that no case inherits another's connections or caches); `done` releases it.
+ */
+export async function measureOnce<C>(
+  watched: Readonly<Record<string, number>>,
+  concurrency: number,
+  client: () => Promise<C>,
+  once: (c: C, worker: number) => Promise<boolean>,
+  done?: (c: C) => void,
+): Promise<LoadResult> {
+  const c = await client();
+  try {
+    await drive(concurrency, WARMUP_MS, (worker) => once(c, worker));
+    return await withCpu(watched, () => drive(concurrency, CASE_MS, (worker) => once(c, worker)));
+  } finally {
+    done?.(c);
+  }
+}
+
+/** `measureOnce` over HTTP: the fresh client is a keep-alive agent with a socket per worker. */
+export function measureOverHttp(
+  watched: Readonly<Record<string, number>>,
+  concurrency: number,
+  once: (agent: http.Agent, worker: number) => Promise<boolean>,
+): Promise<LoadResult> {
+  return measureOnce(
+    watched,
+    concurrency,
+    async () => new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+    once,
+    (agent) => agent.destroy(),
+  );
 }
 
 /**

@@ -11,26 +11,14 @@
  * measured twice: the raw ceilings once before and once after the HTTP cases, the HTTP cases in two
  * rounds; figures pool the two runs, and the runs are shown.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { TableClient } from '@azure/data-tables';
-import { cpuMicrosPerRequest, drive, pooled, send, startAppStack, vaultWrite, withCpu, type LoadResult } from './stack';
+import { cpuMicrosPerRequest, loginTokens, measureOnce, measureOverHttp, pooled, send, stackProcesses, startAppStack, type LoadResult } from './stack';
 import { runStandalone, type BenchRow } from './rows';
 
 const CONCURRENCY = 16;
-const WARMUP_MS = 700;
-const CASE_MS = 3000;
 const RUNS = 2;
-const RESOURCE = 'https://management.azure.com/';
-
-/** The processes whose CPU time each measured run records (bench = this process: load and raw clients). */
-let watched: Record<string, number> = { bench: process.pid };
-
-/** Warm-up, then one measured run, with the CPU time of the watched processes. */
-async function measure(once: (worker: number) => Promise<boolean>): Promise<LoadResult> {
-  await drive(CONCURRENCY, WARMUP_MS, once);
-  return withCpu(watched, () => drive(CONCURRENCY, CASE_MS, once));
-}
 
 interface RawRuns {
   reads: LoadResult[];
@@ -39,7 +27,7 @@ interface RawRuns {
 }
 
 /** Raw ceilings from a bare data-tables client: point reads and ETag-conditional updates. */
-async function rawCeilings(connectionString: string): Promise<(into: RawRuns) => Promise<void>> {
+async function rawCeilings(connectionString: string, watched: Readonly<Record<string, number>>): Promise<(into: RawRuns) => Promise<void>> {
   const payload = randomBytes(300).toString('base64');
   const keys = Array.from({ length: CONCURRENCY }, (_, i) => ({ partitionKey: randomBytes(2).toString('hex').slice(0, 3), rowKey: `row${i}` }));
   const setup = TableClient.fromConnectionString(connectionString, 'benchtokensraw', { allowInsecureConnection: true });
@@ -48,19 +36,17 @@ async function rawCeilings(connectionString: string): Promise<(into: RawRuns) =>
   for (const key of keys) etags.push((await setup.createEntity({ ...key, payload, n: 0 })).etag ?? '');
   let n = 0;
   // A fresh client for each measurement, as each HTTP case gets a fresh agent.
-  const fresh = () => TableClient.fromConnectionString(connectionString, 'benchtokensraw', { allowInsecureConnection: true });
+  const fresh = async () => TableClient.fromConnectionString(connectionString, 'benchtokensraw', { allowInsecureConnection: true });
   return async (into) => {
-    const reader = fresh();
     into.reads.push(
-      await measure(async (i) => {
+      await measureOnce(watched, CONCURRENCY, fresh, async (reader, i) => {
         const key = keys[i]!;
         await reader.getEntity(key.partitionKey, key.rowKey);
         return true;
       }),
     );
-    const updater = fresh();
     into.updates.push(
-      await measure(async (i) => {
+      await measureOnce(watched, CONCURRENCY, fresh, async (updater, i) => {
         const key = keys[i]!;
         const result = await updater.updateEntity({ ...key, n: ++n }, 'Merge', { etag: etags[i]! });
         etags[i] = result.etag ?? '';
@@ -68,9 +54,8 @@ async function rawCeilings(connectionString: string): Promise<(into: RawRuns) =>
       }),
     );
     // What an optimistic update of a record costs when the ETag is not already known: read, then update.
-    const cycler = fresh();
     into.readThenUpdate.push(
-      await measure(async (i) => {
+      await measureOnce(watched, CONCURRENCY, fresh, async (cycler, i) => {
         const key = keys[i]!;
         const current = await cycler.getEntity(key.partitionKey, key.rowKey);
         const result = await cycler.updateEntity({ ...key, n: ++n }, 'Merge', { etag: current.etag });
@@ -83,37 +68,21 @@ async function rawCeilings(connectionString: string): Promise<(into: RawRuns) =>
 
 export async function benchTokens(): Promise<{ rows: BenchRow[] }> {
   const stack = await startAppStack();
-  watched = { bench: process.pid, host: stack.host.pid, azurite: stack.azurite.pid };
+  const watched = stackProcesses(stack);
   try {
-    const { emulator, admin, host } = stack;
-    const tenant = emulator.defaultTenantId;
-    const workload = randomUUID();
-    await vaultWrite(stack, admin, 'auth/azure/config', { tenant_id: tenant, resource: RESOURCE });
-    // A login role as Vault Agent would renew it: renew-self re-reads this role.
-    await vaultWrite(stack, admin, 'auth/azure/role/bench', { bound_service_principal_ids: [workload], token_policies: 'app', token_ttl: '1h' });
-    const jwt = await emulator.entra.mintToken({ tenant, audience: RESOURCE, oid: workload });
-    const tokens: string[] = [];
-    for (let i = 0; i < CONCURRENCY; i++) {
-      const answer = (await vaultWrite(stack, undefined, 'auth/azure/login', { role: 'bench', jwt })) as { auth: { client_token: string } };
-      tokens.push(answer.auth.client_token);
-    }
+    const { host } = stack;
+    // Login tokens as Vault Agent would renew them: renew-self re-reads their role.
+    const { tokens } = await loginTokens(stack, { policies: ['app'], count: CONCURRENCY });
 
     const lookupUrl = new URL(`${host.url}/v1/auth/token/lookup-self`);
     const renewUrl = new URL(`${host.url}/v1/auth/token/renew-self`);
     const healthUrl = new URL(`${host.url}/v1/sys/health`);
-    const viaHttp = async (once: (agent: http.Agent, worker: number) => Promise<boolean>): Promise<LoadResult> => {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-      try {
-        return await measure((worker) => once(agent, worker));
-      } finally {
-        agent.destroy();
-      }
-    };
+    const viaHttp = (once: (agent: http.Agent, worker: number) => Promise<boolean>): Promise<LoadResult> => measureOverHttp(watched, CONCURRENCY, once);
     const raw: RawRuns = { reads: [], updates: [], readThenUpdate: [] };
     const health: LoadResult[] = [];
     const lookup: LoadResult[] = [];
     const renew: LoadResult[] = [];
-    const measureRaw = await rawCeilings(stack.azurite.connectionString);
+    const measureRaw = await rawCeilings(stack.azurite.connectionString, watched);
 
     await measureRaw(raw);
     for (let round = 0; round < RUNS; round++) {
