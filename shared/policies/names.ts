@@ -9,6 +9,9 @@
  */
 import { goQuote } from '../vault/goQuote';
 
+/** Vault-internal policies: never written, deleted, listed or put on a token. */
+export const HIDDEN_POLICIES: ReadonlySet<string> = new Set(['response-wrapping', 'control-group']);
+
 /** Longest accepted name, in characters (Vault: no limit). Our mount names stop at 128 too. */
 export const MAX_POLICY_NAME_LENGTH = 128;
 

@@ -3,13 +3,10 @@
  * policy text from the body (with Vault's base64 quirk), and the built-in names' refusals.
  */
 import { badRequest } from '../vault/errors';
-import { MAX_POLICY_BYTES, normalizePolicyName, policyNameProblem } from './names';
+import { HIDDEN_POLICIES, MAX_POLICY_BYTES, normalizePolicyName, policyNameProblem } from './names';
 import { PolicyParseError, parsePolicy } from './parse';
 import { DEFAULT_POLICY, ROOT_POLICY, type PolicyStore } from './store';
 import type { ParsedPolicy } from './types';
-
-/** Vault-internal policies: never written, deleted, listed or assigned. */
-const HIDDEN_POLICIES = new Set(['response-wrapping', 'control-group']);
 
 /** The policy name of a request URL, lower-cased and trimmed as Vault stores it; 400 when unusable. */
 export function policyNameFrom(raw: string | undefined): string {

@@ -4,6 +4,7 @@
  * Vault's order and its policy rules for children. There are no custom token ids (tokens are random,
  * so that only their hash is stored).
  */
+import { HIDDEN_POLICIES } from '../policies/names';
 import { badRequest } from '../vault/errors';
 import type { IssueSpec } from './issue';
 import type { TokenRecord } from './record';
@@ -42,9 +43,6 @@ export interface CreateContext {
   readonly tokenMountAccessor: string;
 }
 
-/** Policies that exist only inside Vault's own machinery and may never be put on a token. */
-const UNASSIGNABLE_POLICIES = new Set(['response-wrapping', 'control-group']);
-
 export function createSpec(fields: CreateFields, ctx: CreateContext): IssueSpec {
   const { parent } = ctx;
   if (parent?.type === 'batch') throw badRequest('batch tokens cannot create more tokens');
@@ -69,7 +67,7 @@ export function createSpec(fields: CreateFields, ctx: CreateContext): IssueSpec 
 
   const parentIsRoot = parent === undefined || parent.policies.includes('root');
   const policies = childPolicies(fields, parent?.policies, ctx.rootOrSudo);
-  for (const name of policies) if (UNASSIGNABLE_POLICIES.has(name)) throw badRequest(`cannot assign policy "${name}"`);
+  for (const name of policies) if (HIDDEN_POLICIES.has(name)) throw badRequest(`cannot assign policy "${name}"`);
   const isRoot = policies.includes('root');
   if (isRoot && !parentIsRoot) throw badRequest('root tokens may not be created without parent token being root');
   if (isRoot && isBatch) throw badRequest('batch tokens cannot be root tokens');
