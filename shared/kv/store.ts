@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { Sealer } from '../crypto/keyring';
 import { decodeKey } from '../storage/keys';
 import { TABLES, getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed, type TableProvider } from '../storage/tables';
+import { mapLimited } from '../storage/map-limited';
 import { pauseBeforeRetry, retryLostRaces } from '../storage/optimistic';
 import { parseDurationSeconds } from '../vault/fields';
 import { formatGoDuration } from '../vault/goDuration';
@@ -1068,20 +1069,6 @@ async function firstPage(client: TableClient, filter: string, select: string[] |
     if (entities.length >= limit || continuation === undefined) break;
   }
   return { entities, continuation };
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      const item = items[i] as T;
-      results[i] = await fn(item);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 /** The app's KV engine over TABLES.kv, sealing with `sealer` (the keyring). */

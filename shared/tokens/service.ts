@@ -8,6 +8,7 @@ import { VaultError, badRequest, conflict, invalidToken, permissionDenied } from
 import type { AuthBlock, TokenView } from '../vault/types';
 import { BatchTokenTooLarge, openBatchToken, sealBatchToken } from './batch';
 import { addressAllowed } from '../net/cidr';
+import { mapLimited } from '../storage/map-limited';
 import { accessorOf, classifyToken, newServiceToken, tokenHash } from './format';
 import { authBlockOf, planToken, type IssueSpec } from './issue';
 import { isExpired } from './lookup';
@@ -76,19 +77,6 @@ const REVOKE_PAGE_SIZE = 100;
 /** Sibling subtrees a revocation walk descends into at once. */
 const SUBTREE_CONCURRENCY = 4;
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
-async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 /** How long a revocation keeps walking within the request that asked for it. */
 export const DEFAULT_REVOKE_BUDGET_MS = 30_000;
 /**
@@ -404,7 +392,7 @@ export class TokenService {
       const removed = await Promise.all(page.children.map((child) => this.deps.store.remove(child.accessor)));
       revoked += removed.filter((outcome) => outcome.ok).length;
       // Sibling subtrees are independent: walk a few at once.
-      const below = await mapWithLimit(
+      const below = await mapLimited(
         page.children.filter((child) => child.hasChildren),
         SUBTREE_CONCURRENCY,
         (child) => this.revokeDescendants(child.accessor, deadline),
