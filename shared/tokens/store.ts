@@ -4,7 +4,7 @@
  * insert is conditional on the ETag read, so concurrent uses, renewals and revocations never
  * overwrite each other silently.
  */
-import { odata, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityQueryOptions, type TableEntityResult } from '@azure/data-tables';
 import { getEntityOrUndefined, isNotFound, isPreconditionFailed, statusOf } from '../storage/tables';
 import { accessorOf, isAccessorShaped, partitionOf, sameHash, tokenHash } from './format';
 import { NEVER_EXPIRES, fromEntity, toEntity, type StoredToken, type TokenRecord } from './record';
@@ -101,14 +101,9 @@ export function createTokenStore(table: () => Promise<TableClient>, childTable: 
     },
 
     async listAccessors(pageSize, continuation) {
-      const client = await table();
-      const pages = client
-        .listEntities({ queryOptions: { select: ['RowKey'] } })
-        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
-      const next = await pages.next();
-      if (next.done) return { accessors: [] };
-      const accessors = next.value.map((e) => e.rowKey).filter((k): k is string => typeof k === 'string');
-      return next.value.continuationToken ? { accessors, continuation: next.value.continuationToken } : { accessors };
+      const page = await pageOf(await table(), { select: ['RowKey'] }, pageSize, continuation);
+      const accessors = page.rows.map((e) => e.rowKey).filter((k): k is string => typeof k === 'string');
+      return { accessors, ...page.next };
     },
 
     async addChild(parent, child, grandparent) {
@@ -118,20 +113,16 @@ export function createTokenStore(table: () => Promise<TableClient>, childTable: 
     },
 
     async children(parent, pageSize, continuation) {
-      const client = await childTable();
-      const pages = client
-        .listEntities<{ has_children?: boolean }>({ queryOptions: { filter: odata`PartitionKey eq ${parent}`, select: ['RowKey', 'has_children'] } })
-        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
-      const next = await pages.next();
-      if (next.done) return { children: [] };
-      const children = next.value.flatMap((e) => (typeof e.rowKey === 'string' ? [{ accessor: e.rowKey, hasChildren: e.has_children === true }] : []));
-      return next.value.continuationToken ? { children, continuation: next.value.continuationToken } : { children };
+      const query = { filter: odata`PartitionKey eq ${parent}`, select: ['RowKey', 'has_children'] };
+      const page = await pageOf<{ has_children?: boolean }>(await childTable(), query, pageSize, continuation);
+      const children = page.rows.flatMap((e) => (typeof e.rowKey === 'string' ? [{ accessor: e.rowKey, hasChildren: e.has_children === true }] : []));
+      return { children, ...page.next };
     },
 
     async setAncestors(accessor, ancestors) {
       const client = await table();
       try {
-        await client.updateEntity({ partitionKey: partitionOf(accessor), rowKey: accessor, ancestors: JSON.stringify(ancestors) }, 'Merge');
+        await client.updateEntity({ partitionKey: partitionOf(accessor), rowKey: accessor, ...changesToColumns({ ancestors }) }, 'Merge');
         return true;
       } catch (err) {
         if (isNotFound(err)) return false;
@@ -164,31 +155,37 @@ export function createTokenStore(table: () => Promise<TableClient>, childTable: 
     },
 
     async parents(pageSize, continuation) {
-      const client = await childTable();
-      const pages = client
-        .listEntities({ queryOptions: { select: ['PartitionKey'] } })
-        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
-      const next = await pages.next();
-      if (next.done) return { accessors: [] };
-      const accessors = [...new Set(next.value.map((e) => e.partitionKey).filter((k): k is string => typeof k === 'string'))];
-      return next.value.continuationToken ? { accessors, continuation: next.value.continuationToken } : { accessors };
+      const page = await pageOf(await childTable(), { select: ['PartitionKey'] }, pageSize, continuation);
+      const accessors = [...new Set(page.rows.map((e) => e.partitionKey).filter((k): k is string => typeof k === 'string'))];
+      return { accessors, ...page.next };
     },
 
     async scan(filter, pageSize, continuation) {
-      const client = await table();
       const expression =
         'mount' in filter
           ? odata`mount eq ${filter.mount}`
           : odata`expire_time lt ${filter.expiredBefore}`;
-      const pages = client
-        .listEntities({ queryOptions: { filter: expression, select: ['RowKey'] } })
-        .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
-      const next = await pages.next();
-      if (next.done) return { keys: [] };
-      const keys = next.value.flatMap((e) => (typeof e.rowKey === 'string' && e.etag ? [{ accessor: e.rowKey, etag: e.etag }] : []));
-      return next.value.continuationToken ? { keys, continuation: next.value.continuationToken } : { keys };
+      const page = await pageOf(await table(), { filter: expression, select: ['RowKey'] }, pageSize, continuation);
+      const keys = page.rows.flatMap((e) => (typeof e.rowKey === 'string' && e.etag ? [{ accessor: e.rowKey, etag: e.etag }] : []));
+      return { keys, ...page.next };
     },
   };
+}
+
+/**
+ * One page of a query, from `continuation` on: its rows, and `next` ({continuation}) when Table
+ * Storage says more follow.
+ */
+async function pageOf<T extends object = Record<string, unknown>>(
+  client: TableClient,
+  queryOptions: TableEntityQueryOptions,
+  pageSize: number,
+  continuation: string | undefined,
+): Promise<{ rows: TableEntityResult<T>[]; next: { continuation?: string } }> {
+  const pages = client.listEntities<T>({ queryOptions }).byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+  const first = await pages.next();
+  if (first.done) return { rows: [], next: {} };
+  return { rows: first.value, next: first.value.continuationToken ? { continuation: first.value.continuationToken } : {} };
 }
 
 /** The columns of a partial record, for Merge updates. */
