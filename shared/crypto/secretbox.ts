@@ -76,16 +76,7 @@ export class EncryptionKey {
   }
 
   open(sealed: string, context: string): string {
-    const parts = parse(sealed);
-    let failure: unknown;
-    for (const k of this.keys) {
-      try {
-        return openWith(k.key, parts, context);
-      } catch (err) {
-        failure = err;
-      }
-    }
-    throw failure instanceof Error ? failure : new Error('sealed value does not open');
+    return this.openAny(parse(sealed), context).plaintext;
   }
 
   /**
@@ -93,16 +84,12 @@ export class EncryptionKey {
    * none does (another key, a tampered value, or the wrong context). Throws on an unknown format.
    */
   keyOf(sealed: string, context: string): string | undefined {
-    const parts = parse(sealed);
-    for (const k of this.keys) {
-      try {
-        openWith(k.key, parts, context);
-        return k.fingerprint;
-      } catch {
-        // try the next key
-      }
+    const parts = parse(sealed); // outside the try: an unknown format is thrown, not "no key"
+    try {
+      return this.openAny(parts, context).key.fingerprint;
+    } catch {
+      return undefined;
     }
-    return undefined;
   }
 
   /**
@@ -112,13 +99,24 @@ export class EncryptionKey {
   rewrap(sealed: string, context: string): string | undefined {
     const parts = parse(sealed);
     const sealing = this.sealingKey();
-    try {
-      openWith(sealing.key, parts, context);
-      return undefined;
-    } catch {
-      // sealed under another key (or not openable at all): open it with any key, then re-seal
+    const opened = this.openAny(parts, context);
+    return opened.key === sealing ? undefined : sealWith(sealing.key, opened.plaintext, context);
+  }
+
+  /**
+   * The first configured key (the sealing one first) that opens `parts`, with the plaintext. When
+   * none does, throws the last key's error. The format names no key, so each is tried in turn.
+   */
+  private openAny(parts: SealedParts, context: string): { readonly key: RootKey; readonly plaintext: string } {
+    let failure: unknown;
+    for (const key of this.keys) {
+      try {
+        return { key, plaintext: openWith(key.key, parts, context) };
+      } catch (err) {
+        failure = err;
+      }
     }
-    return sealWith(sealing.key, this.open(sealed, context), context);
+    throw failure instanceof Error ? failure : new Error('sealed value does not open');
   }
 
   private sealingKey(): RootKey {
