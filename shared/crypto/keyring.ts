@@ -20,6 +20,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { vaultTime } from '../kv/time';
+import { LoadOnceCache } from '../storage/load-once';
 import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed } from '../storage/tables';
 import { conflict } from '../vault/errors';
@@ -87,8 +88,7 @@ interface Term {
 }
 
 export class Keyring implements Sealer {
-  private readonly terms = new Map<number, Term>();
-  private readonly loadingTerms = new Map<number, Promise<Term>>();
+  private readonly terms = new LoadOnceCache<number, Term>((term) => this.loadTerm(term));
   private latest = 0;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
@@ -117,7 +117,7 @@ export class Keyring implements Sealer {
     if (sealed.length < HEADER_BYTES + IV_BYTES + TAG_BYTES || sealed.readUInt8(0) !== FORMAT) {
       throw new Error('sealed value has an unknown format');
     }
-    const term = await this.term(sealed.readUInt32BE(1));
+    const term = await this.terms.get(sealed.readUInt32BE(1));
     const header = sealed.subarray(0, HEADER_BYTES);
     const iv = sealed.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
     const tag = sealed.subarray(HEADER_BYTES + IV_BYTES, HEADER_BYTES + IV_BYTES + TAG_BYTES);
@@ -173,7 +173,7 @@ export class Keyring implements Sealer {
       });
       await this.refreshing;
     }
-    return this.term(this.latest);
+    return this.terms.get(this.latest);
   }
 
   private async refresh(): Promise<void> {
@@ -210,18 +210,7 @@ export class Keyring implements Sealer {
   }
 
   private remember(term: Term): void {
-    this.terms.set(term.term, term);
-  }
-
-  private term(term: number): Promise<Term> {
-    const cached = this.terms.get(term);
-    if (cached) return Promise.resolve(cached);
-    let pending = this.loadingTerms.get(term);
-    if (!pending) {
-      pending = this.loadTerm(term).finally(() => this.loadingTerms.delete(term));
-      this.loadingTerms.set(term, pending);
-    }
-    return pending;
+    this.terms.remember(term.term, term);
   }
 
   private async loadTerm(term: number): Promise<Term> {
@@ -238,10 +227,8 @@ export class Keyring implements Sealer {
       throw new Error(`keyring term ${term} does not open with the configured root key(s)`, { cause: err });
     }
     if (key.length !== KEY_BYTES) throw new Error(`keyring term ${term} has the wrong length`);
-    const loaded: Term = { term, key, installTime: parsed.data.installTime };
-    this.remember(loaded);
     this.latest = Math.max(this.latest, term);
-    return loaded;
+    return { term, key, installTime: parsed.data.installTime };
   }
 }
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
+import { LoadOnceCache } from '../storage/load-once';
 import { getEntityOrUndefined, isConflict } from '../storage/tables';
 
 export type ServerKeyName = 'batch-token' | 'audit-hmac';
@@ -32,9 +33,6 @@ export interface ServerKeys {
 }
 
 export function createServerKeys(stateTable: () => Promise<TableClient>, encryptionKeyBase64: RootKeySource): ServerKeys {
-  const loading = new Map<ServerKeyName, Promise<Buffer>>();
-  const loaded = new Map<ServerKeyName, Buffer>();
-
   const load = async (name: ServerKeyName): Promise<Buffer> => {
     const box = requireEncryptionKey(encryptionKeyBase64, `server key "${name}"`);
     const context = serverKeyContext(name);
@@ -61,27 +59,6 @@ export function createServerKeys(stateTable: () => Promise<TableClient>, encrypt
     }
   };
 
-  return {
-    get(name) {
-      const cached = loaded.get(name);
-      if (cached) return Promise.resolve(cached);
-      let pending = loading.get(name);
-      if (!pending) {
-        pending = load(name).then(
-          (key) => {
-            loaded.set(name, key);
-            return key;
-          },
-          (err: unknown) => {
-            // Do not cache a failure: storage or configuration may be fixed by the next request.
-            loading.delete(name);
-            throw err;
-          },
-        );
-        loading.set(name, pending);
-      }
-      return pending;
-    },
-    peek: (name) => loaded.get(name),
-  };
+  const keys = new LoadOnceCache(load);
+  return { get: (name) => keys.get(name), peek: (name) => keys.peek(name) };
 }
