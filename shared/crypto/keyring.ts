@@ -25,7 +25,7 @@ import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic
 import { getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed } from '../storage/tables';
 import { conflict } from '../vault/errors';
 import { TABLES, type TableProvider } from '../storage/tables';
-import { requireEncryptionKey, type EncryptionKey, type RootKeySource } from './secretbox';
+import { newSealedDataKey, openDataKey, requireEncryptionKey, type EncryptionKey, type RootKeySource } from './secretbox';
 
 /** Seals and opens with the keyring's terms. `aad` binds where a value lives (mount, key, version). */
 export interface Sealer {
@@ -68,7 +68,6 @@ const FORMAT = 1;
 const HEADER_BYTES = 5;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const KEY_BYTES = 32;
 const MAX_TERM = 0xffffffff;
 
 export interface KeyringOptions {
@@ -203,9 +202,8 @@ export class Keyring implements Sealer {
   }
 
   private newTerm(term: number): { term: Term; entity: { partitionKey: string; rowKey: string; sealedKey: string; installTime: string } } {
-    const key = randomBytes(KEY_BYTES);
     const installTime = vaultTime(new Date(this.now()));
-    const sealedKey = this.options.rootKey().seal(key.toString('base64'), termContext(term));
+    const { key, sealed: sealedKey } = newSealedDataKey(this.options.rootKey(), termContext(term));
     return { term: { term, key, installTime }, entity: { partitionKey: KEYRING_PARTITION, rowKey: termRowKey(term), sealedKey, installTime } };
   }
 
@@ -219,14 +217,9 @@ export class Keyring implements Sealer {
     if (!entity) throw new Error(`the keyring has no term ${term}`);
     const parsed = termSchema.safeParse(entity);
     if (!parsed.success) throw new Error(`keyring term ${term} is unreadable`, { cause: parsed.error });
-    const root = this.options.rootKey(); // outside the try: "no root key configured" must reach the caller as it is
-    let key: Buffer;
-    try {
-      key = Buffer.from(root.open(parsed.data.sealedKey, termContext(term)), 'base64');
-    } catch (err) {
-      throw new Error(`keyring term ${term} does not open with the configured root key(s)`, { cause: err });
-    }
-    if (key.length !== KEY_BYTES) throw new Error(`keyring term ${term} has the wrong length`);
+    const root = this.options.rootKey(); // before opening: "no root key configured" must reach the caller as it is
+    const label = `keyring term ${term}`;
+    const key = openDataKey(root, parsed.data.sealedKey, termContext(term), label, `${label} does not open with the configured root key(s)`);
     this.latest = Math.max(this.latest, term);
     return { term, key, installTime: parsed.data.installTime };
   }

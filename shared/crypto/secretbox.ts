@@ -126,6 +126,33 @@ export class EncryptionKey {
   }
 }
 
+/** Data keys (the keyring's terms, the server keys) are 32 random bytes, sealed as their base64. */
+const DATA_KEY_BYTES = 32;
+
+/** A fresh data key and its sealed form under the root key(s), bound to `context`, for storing. */
+export function newSealedDataKey(root: EncryptionKey, context: string): { readonly key: Buffer; readonly sealed: string } {
+  const key = randomBytes(DATA_KEY_BYTES);
+  return { key, sealed: root.seal(key.toString('base64'), context) };
+}
+
+/**
+ * The data key `newSealedDataKey` sealed; `label` names it in errors ("keyring term 3"). One that is
+ * not 32 bytes is refused. A value no root key opens throws `notOpenedMessage` when given (the
+ * keyring names the term there, with open's error as the cause), otherwise open's own error.
+ */
+export function openDataKey(root: EncryptionKey, sealed: string, context: string, label: string, notOpenedMessage?: string): Buffer {
+  let text: string;
+  try {
+    text = root.open(sealed, context);
+  } catch (err) {
+    if (notOpenedMessage === undefined) throw err;
+    throw new Error(notOpenedMessage, { cause: err });
+  }
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== DATA_KEY_BYTES) throw new Error(`${label} has the wrong length`);
+  return key;
+}
+
 function rootKey(setting: RootKeySetting, text: string): RootKey {
   const key = Buffer.from(text, 'base64');
   if (key.length !== 32) throw new Error(`${setting} must be the base64 encoding of 32 bytes`);

@@ -7,10 +7,9 @@
  * `createEntity` succeeds; the others get 409 and read the winner's key, so no two instances ever
  * hold different keys.
  */
-import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
+import { newSealedDataKey, openDataKey, requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
 import { LoadOnceCache } from '../storage/load-once';
 import { getEntityOrUndefined, isConflict } from '../storage/tables';
 
@@ -23,7 +22,6 @@ const PARTITION = SERVER_KEYS_PARTITION;
 export function serverKeyContext(name: string): string {
   return `server-key:${name}`;
 }
-const KEY_BYTES = 32;
 const storedKey = z.object({ sealed: z.string().min(1) });
 
 export interface ServerKeys {
@@ -40,16 +38,14 @@ export function createServerKeys(stateTable: () => Promise<TableClient>, encrypt
     const open = (entity: unknown): Buffer => {
       const parsed = storedKey.safeParse(entity);
       if (!parsed.success) throw new Error(`stored server key "${name}" is malformed`);
-      const key = Buffer.from(box.open(parsed.data.sealed, context), 'base64');
-      if (key.length !== KEY_BYTES) throw new Error(`stored server key "${name}" has the wrong length`);
-      return key;
+      return openDataKey(box, parsed.data.sealed, context, `stored server key "${name}"`);
     };
     const existing = await getEntityOrUndefined<Record<string, unknown>>(table, PARTITION, name);
     if (existing) return open(existing);
-    const fresh = randomBytes(KEY_BYTES);
+    const fresh = newSealedDataKey(box, context);
     try {
-      await table.createEntity({ partitionKey: PARTITION, rowKey: name, sealed: box.seal(fresh.toString('base64'), context) });
-      return fresh;
+      await table.createEntity({ partitionKey: PARTITION, rowKey: name, sealed: fresh.sealed });
+      return fresh.key;
     } catch (err) {
       if (!isConflict(err)) throw err;
       // Another instance won the race: use its key, never ours.
