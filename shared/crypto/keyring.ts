@@ -20,11 +20,12 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { vaultTime } from '../kv/time';
+import { LoadOnceCache } from '../storage/load-once';
 import { MAX_OPTIMISTIC_ATTEMPTS, pauseBeforeRetry } from '../storage/optimistic';
 import { getEntityOrUndefined, isConflict, isNotFound, isPreconditionFailed } from '../storage/tables';
 import { conflict } from '../vault/errors';
 import { TABLES, type TableProvider } from '../storage/tables';
-import { requireEncryptionKey, type EncryptionKey, type RootKeySource } from './secretbox';
+import { newSealedDataKey, openDataKey, requireEncryptionKey, type EncryptionKey, type RootKeySource } from './secretbox';
 
 /** Seals and opens with the keyring's terms. `aad` binds where a value lives (mount, key, version). */
 export interface Sealer {
@@ -67,7 +68,6 @@ const FORMAT = 1;
 const HEADER_BYTES = 5;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const KEY_BYTES = 32;
 const MAX_TERM = 0xffffffff;
 
 export interface KeyringOptions {
@@ -87,8 +87,7 @@ interface Term {
 }
 
 export class Keyring implements Sealer {
-  private readonly terms = new Map<number, Term>();
-  private readonly loadingTerms = new Map<number, Promise<Term>>();
+  private readonly terms = new LoadOnceCache<number, Term>((term) => this.loadTerm(term));
   private latest = 0;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
@@ -117,7 +116,7 @@ export class Keyring implements Sealer {
     if (sealed.length < HEADER_BYTES + IV_BYTES + TAG_BYTES || sealed.readUInt8(0) !== FORMAT) {
       throw new Error('sealed value has an unknown format');
     }
-    const term = await this.term(sealed.readUInt32BE(1));
+    const term = await this.terms.get(sealed.readUInt32BE(1));
     const header = sealed.subarray(0, HEADER_BYTES);
     const iv = sealed.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
     const tag = sealed.subarray(HEADER_BYTES + IV_BYTES, HEADER_BYTES + IV_BYTES + TAG_BYTES);
@@ -173,7 +172,7 @@ export class Keyring implements Sealer {
       });
       await this.refreshing;
     }
-    return this.term(this.latest);
+    return this.terms.get(this.latest);
   }
 
   private async refresh(): Promise<void> {
@@ -203,25 +202,13 @@ export class Keyring implements Sealer {
   }
 
   private newTerm(term: number): { term: Term; entity: { partitionKey: string; rowKey: string; sealedKey: string; installTime: string } } {
-    const key = randomBytes(KEY_BYTES);
     const installTime = vaultTime(new Date(this.now()));
-    const sealedKey = this.options.rootKey().seal(key.toString('base64'), termContext(term));
+    const { key, sealed: sealedKey } = newSealedDataKey(this.options.rootKey(), termContext(term));
     return { term: { term, key, installTime }, entity: { partitionKey: KEYRING_PARTITION, rowKey: termRowKey(term), sealedKey, installTime } };
   }
 
   private remember(term: Term): void {
-    this.terms.set(term.term, term);
-  }
-
-  private term(term: number): Promise<Term> {
-    const cached = this.terms.get(term);
-    if (cached) return Promise.resolve(cached);
-    let pending = this.loadingTerms.get(term);
-    if (!pending) {
-      pending = this.loadTerm(term).finally(() => this.loadingTerms.delete(term));
-      this.loadingTerms.set(term, pending);
-    }
-    return pending;
+    this.terms.remember(term.term, term);
   }
 
   private async loadTerm(term: number): Promise<Term> {
@@ -230,18 +217,11 @@ export class Keyring implements Sealer {
     if (!entity) throw new Error(`the keyring has no term ${term}`);
     const parsed = termSchema.safeParse(entity);
     if (!parsed.success) throw new Error(`keyring term ${term} is unreadable`, { cause: parsed.error });
-    const root = this.options.rootKey(); // outside the try: "no root key configured" must reach the caller as it is
-    let key: Buffer;
-    try {
-      key = Buffer.from(root.open(parsed.data.sealedKey, termContext(term)), 'base64');
-    } catch (err) {
-      throw new Error(`keyring term ${term} does not open with the configured root key(s)`, { cause: err });
-    }
-    if (key.length !== KEY_BYTES) throw new Error(`keyring term ${term} has the wrong length`);
-    const loaded: Term = { term, key, installTime: parsed.data.installTime };
-    this.remember(loaded);
+    const root = this.options.rootKey(); // before opening: "no root key configured" must reach the caller as it is
+    const label = `keyring term ${term}`;
+    const key = openDataKey(root, parsed.data.sealedKey, termContext(term), label, `${label} does not open with the configured root key(s)`);
     this.latest = Math.max(this.latest, term);
-    return loaded;
+    return { term, key, installTime: parsed.data.installTime };
   }
 }
 

@@ -76,16 +76,7 @@ export class EncryptionKey {
   }
 
   open(sealed: string, context: string): string {
-    const parts = parse(sealed);
-    let failure: unknown;
-    for (const k of this.keys) {
-      try {
-        return openWith(k.key, parts, context);
-      } catch (err) {
-        failure = err;
-      }
-    }
-    throw failure instanceof Error ? failure : new Error('sealed value does not open');
+    return this.openAny(parse(sealed), context).plaintext;
   }
 
   /**
@@ -93,16 +84,12 @@ export class EncryptionKey {
    * none does (another key, a tampered value, or the wrong context). Throws on an unknown format.
    */
   keyOf(sealed: string, context: string): string | undefined {
-    const parts = parse(sealed);
-    for (const k of this.keys) {
-      try {
-        openWith(k.key, parts, context);
-        return k.fingerprint;
-      } catch {
-        // try the next key
-      }
+    const parts = parse(sealed); // outside the try: an unknown format is thrown, not "no key"
+    try {
+      return this.openAny(parts, context).key.fingerprint;
+    } catch {
+      return undefined;
     }
-    return undefined;
   }
 
   /**
@@ -112,13 +99,24 @@ export class EncryptionKey {
   rewrap(sealed: string, context: string): string | undefined {
     const parts = parse(sealed);
     const sealing = this.sealingKey();
-    try {
-      openWith(sealing.key, parts, context);
-      return undefined;
-    } catch {
-      // sealed under another key (or not openable at all): open it with any key, then re-seal
+    const opened = this.openAny(parts, context);
+    return opened.key === sealing ? undefined : sealWith(sealing.key, opened.plaintext, context);
+  }
+
+  /**
+   * The first configured key (the sealing one first) that opens `parts`, with the plaintext. When
+   * none does, throws the last key's error. The format names no key, so each is tried in turn.
+   */
+  private openAny(parts: SealedParts, context: string): { readonly key: RootKey; readonly plaintext: string } {
+    let failure: unknown;
+    for (const key of this.keys) {
+      try {
+        return { key, plaintext: openWith(key.key, parts, context) };
+      } catch (err) {
+        failure = err;
+      }
     }
-    return sealWith(sealing.key, this.open(sealed, context), context);
+    throw failure instanceof Error ? failure : new Error('sealed value does not open');
   }
 
   private sealingKey(): RootKey {
@@ -126,6 +124,33 @@ export class EncryptionKey {
     if (!key) throw new Error('no root key configured');
     return key;
   }
+}
+
+/** Data keys (the keyring's terms, the server keys) are 32 random bytes, sealed as their base64. */
+const DATA_KEY_BYTES = 32;
+
+/** A fresh data key and its sealed form under the root key(s), bound to `context`, for storing. */
+export function newSealedDataKey(root: EncryptionKey, context: string): { readonly key: Buffer; readonly sealed: string } {
+  const key = randomBytes(DATA_KEY_BYTES);
+  return { key, sealed: root.seal(key.toString('base64'), context) };
+}
+
+/**
+ * The data key `newSealedDataKey` sealed; `label` names it in errors ("keyring term 3"). One that is
+ * not 32 bytes is refused. A value no root key opens throws `notOpenedMessage` when given (the
+ * keyring names the term there, with open's error as the cause), otherwise open's own error.
+ */
+export function openDataKey(root: EncryptionKey, sealed: string, context: string, label: string, notOpenedMessage?: string): Buffer {
+  let text: string;
+  try {
+    text = root.open(sealed, context);
+  } catch (err) {
+    if (notOpenedMessage === undefined) throw err;
+    throw new Error(notOpenedMessage, { cause: err });
+  }
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== DATA_KEY_BYTES) throw new Error(`${label} has the wrong length`);
+  return key;
 }
 
 function rootKey(setting: RootKeySetting, text: string): RootKey {

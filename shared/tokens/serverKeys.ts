@@ -7,10 +7,10 @@
  * `createEntity` succeeds; the others get 409 and read the winner's key, so no two instances ever
  * hold different keys.
  */
-import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
+import { newSealedDataKey, openDataKey, requireEncryptionKey, type RootKeySource } from '../crypto/secretbox';
+import { LoadOnceCache } from '../storage/load-once';
 import { getEntityOrUndefined, isConflict } from '../storage/tables';
 
 export type ServerKeyName = 'batch-token' | 'audit-hmac';
@@ -22,7 +22,6 @@ const PARTITION = SERVER_KEYS_PARTITION;
 export function serverKeyContext(name: string): string {
   return `server-key:${name}`;
 }
-const KEY_BYTES = 32;
 const storedKey = z.object({ sealed: z.string().min(1) });
 
 export interface ServerKeys {
@@ -32,9 +31,6 @@ export interface ServerKeys {
 }
 
 export function createServerKeys(stateTable: () => Promise<TableClient>, encryptionKeyBase64: RootKeySource): ServerKeys {
-  const loading = new Map<ServerKeyName, Promise<Buffer>>();
-  const loaded = new Map<ServerKeyName, Buffer>();
-
   const load = async (name: ServerKeyName): Promise<Buffer> => {
     const box = requireEncryptionKey(encryptionKeyBase64, `server key "${name}"`);
     const context = serverKeyContext(name);
@@ -42,16 +38,14 @@ export function createServerKeys(stateTable: () => Promise<TableClient>, encrypt
     const open = (entity: unknown): Buffer => {
       const parsed = storedKey.safeParse(entity);
       if (!parsed.success) throw new Error(`stored server key "${name}" is malformed`);
-      const key = Buffer.from(box.open(parsed.data.sealed, context), 'base64');
-      if (key.length !== KEY_BYTES) throw new Error(`stored server key "${name}" has the wrong length`);
-      return key;
+      return openDataKey(box, parsed.data.sealed, context, `stored server key "${name}"`);
     };
     const existing = await getEntityOrUndefined<Record<string, unknown>>(table, PARTITION, name);
     if (existing) return open(existing);
-    const fresh = randomBytes(KEY_BYTES);
+    const fresh = newSealedDataKey(box, context);
     try {
-      await table.createEntity({ partitionKey: PARTITION, rowKey: name, sealed: box.seal(fresh.toString('base64'), context) });
-      return fresh;
+      await table.createEntity({ partitionKey: PARTITION, rowKey: name, sealed: fresh.sealed });
+      return fresh.key;
     } catch (err) {
       if (!isConflict(err)) throw err;
       // Another instance won the race: use its key, never ours.
@@ -61,27 +55,6 @@ export function createServerKeys(stateTable: () => Promise<TableClient>, encrypt
     }
   };
 
-  return {
-    get(name) {
-      const cached = loaded.get(name);
-      if (cached) return Promise.resolve(cached);
-      let pending = loading.get(name);
-      if (!pending) {
-        pending = load(name).then(
-          (key) => {
-            loaded.set(name, key);
-            return key;
-          },
-          (err: unknown) => {
-            // Do not cache a failure: storage or configuration may be fixed by the next request.
-            loading.delete(name);
-            throw err;
-          },
-        );
-        loading.set(name, pending);
-      }
-      return pending;
-    },
-    peek: (name) => loaded.get(name),
-  };
+  const keys = new LoadOnceCache(load);
+  return { get: (name) => keys.get(name), peek: (name) => keys.peek(name) };
 }

@@ -1,6 +1,6 @@
 /** The root key set: which key seals, which open, rewrap and fingerprints. */
 import { describe, expect, it } from 'vitest';
-import { EncryptionKey, requireEncryptionKey } from '../../shared/crypto/secretbox';
+import { EncryptionKey, newSealedDataKey, openDataKey, requireEncryptionKey } from '../../shared/crypto/secretbox';
 import { newRootKey } from './support';
 
 describe('root keys', () => {
@@ -49,5 +49,16 @@ describe('root keys', () => {
     expect(a).toMatch(/^[0-9a-f]{16}$/);
     expect(EncryptionKey.fromBase64(k).describe()[0]?.fingerprint).toBe(a);
     expect(EncryptionKey.fromBase64(newRootKey()).describe()[0]?.fingerprint).not.toBe(a);
+  });
+
+  it('opens a sealed data key only under its context, refuses one of the wrong length, and names it in errors', () => {
+    const root = EncryptionKey.fromBase64(newRootKey());
+    const { key, sealed } = newSealedDataKey(root, 'ctx');
+    expect(key).toHaveLength(32);
+    expect(openDataKey(root, sealed, 'ctx', 'key k')).toEqual(key);
+    expect(() => openDataKey(root, sealed, 'other ctx', 'key k')).toThrow();
+    expect(() => openDataKey(root, sealed, 'other ctx', 'key k', 'key k does not open')).toThrow(/^key k does not open$/);
+    const short = root.seal(Buffer.alloc(16).toString('base64'), 'ctx');
+    expect(() => openDataKey(root, short, 'ctx', 'key k', 'key k does not open')).toThrow(/^key k has the wrong length$/);
   });
 });
