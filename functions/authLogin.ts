@@ -24,7 +24,6 @@ export const authLoginPath: PathDefinition = {
         const { values } = req.fields(loginFields);
         const request = loginRequestFrom(values);
         req.audit.note({ mount, role: request.role, operation: 'login' });
-        if (request.jwt) req.audit.secret('jwt', request.jwt);
         const outcome = await appServices().login.login({
           mount,
           request,

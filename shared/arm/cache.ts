@@ -76,11 +76,6 @@ export class TtlCache<V> {
     this.entries.delete(key);
   }
 
-  /** Forgets every key the predicate selects. */
-  deleteWhere(selects: (key: string) => boolean): void {
-    for (const key of [...this.entries.keys()]) if (selects(key)) this.entries.delete(key);
-  }
-
   get size(): number {
     return this.entries.size;
   }
