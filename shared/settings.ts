@@ -49,6 +49,9 @@ const positiveInt = (fallback: number) =>
     });
 
 /** Setting name → schema. The keys are the exact environment variable names. */
+/** The default deadline of one storage operation; also used by callers that pass no setting at all. */
+export const DEFAULT_STORAGE_TIMEOUT_SECONDS = 10;
+
 export const SETTINGS = {
   // Storage: the standard Functions connection, as a connection string or identity-based.
   AzureWebJobsStorage: optionalText,
@@ -87,7 +90,7 @@ export const SETTINGS = {
   // Largest request body the API accepts; Vault's default is 32 MiB, ours is smaller.
   AZAUTH_MAX_REQUEST_BYTES: positiveInt(1024 * 1024),
   // Deadline of one storage operation, retries and back-off included: 503 "storage unavailable".
-  AZAUTH_STORAGE_TIMEOUT: positiveDuration(10),
+  AZAUTH_STORAGE_TIMEOUT: positiveDuration(DEFAULT_STORAGE_TIMEOUT_SECONDS),
   // Deadline of one API request, below host.json's functionTimeout (60 s) so that the client gets
   // Vault's 503 and the audit log says what the client got, rather than the host's bare 500.
   AZAUTH_REQUEST_TIMEOUT: positiveDuration(45),

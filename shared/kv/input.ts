@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDurationSeconds } from '../vault/fields';
 import { badRequest } from '../vault/errors';
 import { goQuote } from '../vault/goQuote';
+import { multiError } from '../vault/multiError';
 import { CAS_UNPARSABLE } from './lifecycle';
 import { isJsonObject, setOwn } from './json';
 
@@ -172,10 +173,4 @@ export function validateCustomMetadata(map: Readonly<Record<string, string>>): v
 /** Go's unicode.IsPrint for every character: letters, marks, numbers, punctuation, symbols and the ASCII space. */
 function printable(text: string): boolean {
   return /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u.test(text);
-}
-
-/** hashicorp/go-multierror's text, which Vault returns as the error string. */
-export function multiError(messages: readonly string[]): string {
-  if (messages.length === 1) return `1 error occurred:\n\t* ${messages[0] ?? ''}\n\n`;
-  return `${messages.length} errors occurred:\n\t${messages.map((m) => `* ${m}`).join('\n\t')}\n\n`;
 }

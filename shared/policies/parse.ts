@@ -7,6 +7,7 @@
  * Every error starts with "failed to parse policy: ", as Vault's do, and is a 400 for the caller.
  */
 import { goQuote } from '../vault/goQuote';
+import { multiError } from '../vault/multiError';
 import { parseDurationSecond } from './duration';
 import { decodeHcl } from './hcl';
 import { MAX_POLICY_BYTES } from './names';
@@ -50,12 +51,6 @@ type JsonObject = Record<string, unknown>;
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** go-multierror's text, which Vault returns for key errors: "1 error occurred:\n\t* ...\n\n". */
-function multiError(errors: readonly string[]): string {
-  const points = errors.map((e) => `* ${e}`).join('\n\t');
-  return `${errors.length} ${errors.length === 1 ? 'error' : 'errors'} occurred:\n\t${points}\n\n`;
 }
 
 /**

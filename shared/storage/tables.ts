@@ -6,10 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TableClient, type TableEntityResult, type TableServiceClientOptions } from '@azure/data-tables';
-import type { Settings } from '../settings';
-
-/** Used when the caller passes no AZAUTH_STORAGE_TIMEOUT (the setting's default is the same). */
-export const DEFAULT_STORAGE_TIMEOUT_SECONDS = 10;
+import { DEFAULT_STORAGE_TIMEOUT_SECONDS, type Settings } from '../settings';
 
 /** Every table the product owns. Names: letters and digits only, 3–63 characters. */
 export const TABLES = {

@@ -1,6 +1,7 @@
 /** The KV engine's pure rules: merge patch, CAS, pruning, delete_version_after, subkeys, input parsing, key paths. */
 import { describe, expect, it } from 'vitest';
-import { parseCas, casOption, parseCustomMetadata, parseSignedDurationSeconds, parseVersionList, validateCustomMetadata, multiError } from '../../shared/kv/input';
+import { parseCas, casOption, parseCustomMetadata, parseSignedDurationSeconds, parseVersionList, validateCustomMetadata } from '../../shared/kv/input';
+import { multiError } from '../../shared/vault/multiError';
 import { addVersion, casError, deletionTime, effectiveMaxVersions, isDeletedAt, isKept, CAS_MISMATCH, CAS_REQUIRED } from '../../shared/kv/lifecycle';
 import { mergePatch } from '../../shared/kv/mergePatch';
 import { folderSegments, keySegments, listingChain, versionOfRow, versionRow, MAX_ESCAPED_KEY_CHARS } from '../../shared/kv/paths';
