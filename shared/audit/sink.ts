@@ -112,57 +112,70 @@ type Hash = (value: string) => string;
 
 function requestSection(data: AuditEntry['requestData'], sensitiveFields: ReadonlySet<string>, hash: Hash): AuditRecord['request'] {
   if (!data) return { data: null };
-  const budget = { left: SECTION_BUDGET };
-  try {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(data)) {
-      spend(budget, key.length + 4);
-      // A field declared sensitive is HMAC'd whole: a wrongly typed secret (a number, a list) too.
-      out[key] = sensitiveFields.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget);
-    }
-    return { data: out };
-  } catch (err) {
-    if (err !== OVER_BUDGET) throw err;
-    return truncated(data, hash);
-  }
+  // The data object's own braces are not charged here, unlike a response's data: charging them now
+  // would move every request section's truncation point by two characters.
+  return withinBudget(data, hash, (budget) => ({ data: hashedFields(data, sensitiveFields, hash, budget) }));
 }
 
 function responseSection(response: AuditResponse, hash: Hash): AuditRecord['response'] {
-  const budget = { left: SECTION_BUDGET };
-  try {
-    return {
-      ...(response.data !== undefined ? { data: dataSection(response.data, new Set(response.secretKeys ?? []), hash, budget) } : {}),
-      ...(response.auth !== undefined ? { auth: walk(response.auth, 0, hash, budget) } : {}),
-    };
-  } catch (err) {
-    if (err !== OVER_BUDGET) throw err;
-    return truncated(response, hash);
-  }
+  // One budget for data and auth together: they are one section of the record.
+  return withinBudget(response, hash, (budget) => ({
+    ...(response.data !== undefined ? { data: dataSection(response.data, new Set(response.secretKeys ?? []), hash, budget) } : {}),
+    ...(response.auth !== undefined ? { auth: walk(response.auth, 0, hash, budget) } : {}),
+  }));
 }
 
 /** A response's data: the keys holding secret values HMAC'd whole (numbers and booleans too), the rest walked. */
-function dataSection(data: unknown, secretKeys: ReadonlySet<string>, hash: Hash, budget: { left: number }): unknown {
+function dataSection(data: unknown, secretKeys: ReadonlySet<string>, hash: Hash, budget: Budget): unknown {
   if (secretKeys.size === 0 || typeof data !== 'object' || data === null || Array.isArray(data)) return walk(data, 0, hash, budget);
+  // The braces, as `walk` charges them: naming secret keys changes the cost of those values only.
   spend(budget, 2);
+  return hashedFields(data, secretKeys, hash, budget);
+}
+
+/**
+ * A section's top-level fields: those in `wholeKeys` HMAC'd whole (a wrongly typed secret, a number
+ * or a list, too), the rest walked from depth 1. The object's own braces are the caller's to charge.
+ */
+function hashedFields(obj: object, wholeKeys: ReadonlySet<string>, hash: Hash, budget: Budget): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) {
+  for (const [key, value] of Object.entries(obj)) {
     spend(budget, key.length + 4);
-    out[key] = secretKeys.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget);
+    out[key] = wholeKeys.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget);
   }
   return out;
+}
+
+/**
+ * Builds a section within SECTION_BUDGET; a section that passes it is replaced by the size and HMAC
+ * of `source`'s whole JSON text (see TruncatedSection), so that a record stays one trace.
+ */
+function withinBudget<T>(source: unknown, hash: Hash, build: (budget: Budget) => T): T | TruncatedSection {
+  const budget: Budget = { left: SECTION_BUDGET };
+  try {
+    return build(budget);
+  } catch (err) {
+    if (err !== OVER_BUDGET) throw err;
+    return truncated(source, hash);
+  }
+}
+
+/** Approximate JSON characters a section may still take (see `spend`). */
+interface Budget {
+  left: number;
 }
 
 const OVER_BUDGET = Symbol('over budget');
 
 /** Counts approximate JSON characters; throws OVER_BUDGET once a section passes its budget. */
-function spend<T>(budget: { left: number }, chars: number, value?: T): T {
+function spend<T>(budget: Budget, chars: number, value?: T): T {
   budget.left -= chars;
   if (budget.left < 0) throw OVER_BUDGET;
   return value as T;
 }
 
 /** Every string HMAC'd, numbers and booleans as they are, structure kept; bounded in depth and size. */
-function walk(value: unknown, depth: number, hash: Hash, budget: { left: number }): unknown {
+function walk(value: unknown, depth: number, hash: Hash, budget: Budget): unknown {
   if (typeof value === 'string') return spend(budget, 80, hash(value));
   if (typeof value === 'number' || typeof value === 'boolean') return spend(budget, 8, value);
   if (value === null || value === undefined) return spend(budget, 4, null);
@@ -196,7 +209,7 @@ function bounded(text: string): string {
  * An error text may echo request input (field validation quotes the value it could not convert);
  * any sensitive value found in it is replaced by its HMAC too.
  */
-function scrub(text: string, secrets: Record<string, string>, hash: (value: string) => string): string {
+function scrub(text: string, secrets: Record<string, string>, hash: Hash): string {
   let out = text;
   for (const value of Object.values(secrets)) {
     if (value.length >= 8) out = out.split(value).join(hash(value));
