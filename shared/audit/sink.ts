@@ -10,6 +10,7 @@
 import { createHmac } from 'node:crypto';
 import type { AuditEntry, AuditResponse, InvocationLike } from '../vault/endpoint';
 import type { ServerKeys } from '../tokens/serverKeys';
+import { setOwn } from '../vault/json';
 
 /** Marks our records among other traces: `traces | where message has '"type":"azauth.audit"'`. */
 export const AUDIT_RECORD_TYPE = 'azauth.audit';
@@ -141,7 +142,7 @@ function hashedFields(obj: object, wholeKeys: ReadonlySet<string>, hash: Hash, b
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(obj)) {
     spend(budget, key.length + 4);
-    out[key] = wholeKeys.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget);
+    setOwn(out, key, wholeKeys.has(key) ? spend(budget, 80, hashWhole(value, hash)) : walk(value, 1, hash, budget));
   }
   return out;
 }
@@ -186,7 +187,7 @@ function walk(value: unknown, depth: number, hash: Hash, budget: Budget): unknow
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     spend(budget, key.length + 4);
-    out[key] = walk(item, depth + 1, hash, budget);
+    setOwn(out, key, walk(item, depth + 1, hash, budget));
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { badRequest } from '../vault/errors';
 import { goQuote } from '../vault/goQuote';
 import { multiError } from '../vault/multiError';
 import { CAS_UNPARSABLE } from './lifecycle';
-import { isJsonObject, setOwn } from './json';
+import { isJsonObject, setOwn } from '../vault/json';
 
 /**
  * `options.cas` as Vault's weak decode reads it: an integer, a numeric string, a boolean (1/0), or

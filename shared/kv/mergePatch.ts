@@ -3,7 +3,7 @@
  * a `null` member removes the key, an object member merges recursively, anything else (arrays
  * included) replaces. Inputs are never modified.
  */
-import { isJsonObject, setOwn, type JsonObject } from './json';
+import { isJsonObject, setOwn, type JsonObject } from '../vault/json';
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isJsonObject(patch)) return patch;

@@ -9,7 +9,7 @@ import type { Mount } from '../mounts/types';
 import { nullIsUnset, vDuration, vInt, vOptionalBool } from '../vault/fields';
 import type { Operation, PathDefinition, VaultRequest, VaultResult } from '../vault/types';
 import { signedDurationField } from './input';
-import { isJsonObject, type JsonObject } from './json';
+import { isJsonObject, type JsonObject } from '../vault/json';
 import type { KeyProbe, KvEngine } from './store';
 import type { Actor } from './types';
 

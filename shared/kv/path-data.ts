@@ -20,7 +20,7 @@ import { badRequest, notFound } from '../vault/errors';
 import { sensitive } from '../vault/fields';
 import type { PathDefinition, VaultRequest } from '../vault/types';
 import { casOption } from './input';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../vault/json';
 import { KV_MOUNT_TYPE, keyProbe, kvEnvelope, kvInt, kvMap, kvPattern, type KvPathContext } from './path-context';
 
 const readFields = { version: kvInt };

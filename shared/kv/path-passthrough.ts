@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { sensitive, type FieldShape } from '../vault/fields';
 import type { PathDefinition, VaultRequest } from '../vault/types';
 import { KV_MOUNT_TYPE, kvPattern, type KvPathContext } from './path-context';
-import { setOwn } from './json';
+import { setOwn } from '../vault/json';
 
 const secretValue = sensitive(z.unknown());
 

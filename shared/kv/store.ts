@@ -27,7 +27,7 @@ import { formatGoDuration } from '../vault/goDuration';
 import { badRequest, conflict } from '../vault/errors';
 import { casError, addVersion, deletionTime, effectiveMaxVersions, isDeletedAt, isKept, DELETE_VERSION_AFTER_DISABLED } from './lifecycle';
 import { parseCustomMetadata, validateCustomMetadata } from './input';
-import { isJsonObject, setOwn, type JsonObject } from './json';
+import { isJsonObject, setOwn, type JsonObject } from '../vault/json';
 import { Listing, escapeOData } from './listing';
 import { mergePatch } from './mergePatch';
 import {

@@ -4,7 +4,7 @@
  * no limit. Empty objects, arrays and scalars are leaves. Same rule as Vault's, including a negative
  * depth, which makes every top-level key a leaf.
  */
-import { isJsonObject, setOwn, type JsonObject } from './json';
+import { isJsonObject, setOwn, type JsonObject } from '../vault/json';
 
 export function subkeys(data: JsonObject, maxDepth: number): JsonObject {
   const walk = (input: JsonObject, depth: number): JsonObject => {

@@ -4,7 +4,7 @@
  * else. Reads that Vault answers with a 404 say which 404: `absent` is the bare `{"errors":[]}`,
  * `gone` (a deleted or destroyed version) carries the body Vault sends with its 404.
  */
-import type { JsonObject } from './json';
+import type { JsonObject } from '../vault/json';
 
 /** The mount a call acts on: the lead's SecretMountRef satisfies it. */
 export interface KvMount {

@@ -35,6 +35,12 @@ describe('audit record sections', () => {
     expect(record.response).toEqual({ data: { k: hmac('v') }, auth: { t: hmac('tok'), ttl: 60 } });
   });
 
+  it('keeps a key named __proto__ as a field of the record (as JSON.parse gave it), at the top and nested', () => {
+    const requestData = JSON.parse('{"__proto__": "x", "nested": {"__proto__": {"k": "v"}}}') as Record<string, unknown>;
+    const record = auditRecord(entry({ requestData }), key);
+    expect(JSON.parse(JSON.stringify(record.request))).toEqual(JSON.parse(`{"data": {"__proto__": "${hmac('x')}", "nested": {"__proto__": {"k": "${hmac('v')}"}}}}`));
+  });
+
   it('HMACs a declared-sensitive field whole, whatever its type', () => {
     const record = auditRecord(entry({ requestData: { client_secret: ['s', 2], n: 5 }, sensitiveFields: ['client_secret', 'n'] }), key);
     expect(record.request).toEqual({ data: { client_secret: hmac('["s",2]'), n: hmac('5') } });

@@ -1,7 +1,7 @@
 /**
  * Plain JSON objects built from request data without prototype surprises: a secret may well have a
  * key named `__proto__`, and assigning it on a `{}` would change the object's prototype instead of
- * storing the key. Every object the KV code builds from user keys goes through `setOwn`.
+ * storing the key. Every object built from user keys (KV values, audit records) goes through `setOwn`.
  */
 export type JsonObject = Record<string, unknown>;
 
