@@ -1,5 +1,16 @@
 /** A mount as Vault's `mountInfo` shows it in `sys/auth`, `sys/mounts` and the UI preflight. */
-import type { Mount } from './types';
+import type { Mount, MountTuning } from './types';
+
+/** The tuning keys Vault shows only when set (mount info's `config`, the tune read). */
+export function tuningSetKeys(tuning: MountTuning): Record<string, unknown> {
+  const keys: Record<string, unknown> = {};
+  if (tuning.listingVisibility) keys.listing_visibility = tuning.listingVisibility;
+  if (tuning.auditNonHmacRequestKeys.length) keys.audit_non_hmac_request_keys = [...tuning.auditNonHmacRequestKeys];
+  if (tuning.auditNonHmacResponseKeys.length) keys.audit_non_hmac_response_keys = [...tuning.auditNonHmacResponseKeys];
+  if (tuning.passthroughRequestHeaders.length) keys.passthrough_request_headers = [...tuning.passthroughRequestHeaders];
+  if (tuning.allowedResponseHeaders.length) keys.allowed_response_headers = [...tuning.allowedResponseHeaders];
+  return keys;
+}
 
 export function mountInfo(mount: Mount): Record<string, unknown> {
   const { tuning } = mount;
@@ -7,13 +18,8 @@ export function mountInfo(mount: Mount): Record<string, unknown> {
     default_lease_ttl: tuning.defaultLeaseTtl,
     max_lease_ttl: tuning.maxLeaseTtl,
     force_no_cache: tuning.forceNoCache,
+    ...tuningSetKeys(tuning),
   };
-  // Vault shows these only when set.
-  if (tuning.listingVisibility) config.listing_visibility = tuning.listingVisibility;
-  if (tuning.auditNonHmacRequestKeys.length) config.audit_non_hmac_request_keys = [...tuning.auditNonHmacRequestKeys];
-  if (tuning.auditNonHmacResponseKeys.length) config.audit_non_hmac_response_keys = [...tuning.auditNonHmacResponseKeys];
-  if (tuning.passthroughRequestHeaders.length) config.passthrough_request_headers = [...tuning.passthroughRequestHeaders];
-  if (tuning.allowedResponseHeaders.length) config.allowed_response_headers = [...tuning.allowedResponseHeaders];
   if (mount.table === 'auth') config.token_type = 'default-service';
   return {
     accessor: mount.accessor,

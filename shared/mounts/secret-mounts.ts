@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { VaultError, badRequest } from '../vault/errors';
 import { parseDurationSeconds, vBool, vStringSlice } from '../vault/fields';
+import { tuningSetKeys } from './info';
 import type { EnableMountInput } from './store';
 import { DEFAULT_TUNING, type Mount, type MountTuning } from './types';
 
@@ -209,11 +210,7 @@ export function tuneData(mount: Mount, system: SystemLeaseTtls): Record<string, 
     force_no_cache: tuning.forceNoCache,
   };
   if (mount.externalEntropyAccess) data.external_entropy_access = true;
-  if (tuning.listingVisibility) data.listing_visibility = tuning.listingVisibility;
-  if (tuning.auditNonHmacRequestKeys.length) data.audit_non_hmac_request_keys = [...tuning.auditNonHmacRequestKeys];
-  if (tuning.auditNonHmacResponseKeys.length) data.audit_non_hmac_response_keys = [...tuning.auditNonHmacResponseKeys];
-  if (tuning.passthroughRequestHeaders.length) data.passthrough_request_headers = [...tuning.passthroughRequestHeaders];
-  if (tuning.allowedResponseHeaders.length) data.allowed_response_headers = [...tuning.allowedResponseHeaders];
+  Object.assign(data, tuningSetKeys(tuning));
   if (mount.options && Object.keys(mount.options).length > 0) data.options = { ...mount.options };
   if (mount.table === 'auth') data.token_type = 'default-service';
   return data;
