@@ -7,30 +7,20 @@
  * answer also has `capabilities`; `data` is copied to the top level (older clients read it there).
  */
 import { app } from '@azure/functions';
-import { z } from 'zod';
 import { appServices } from '../shared/services';
 import { requiredAccessor } from '../shared/tokens/requests';
 import { badRequest } from '../shared/vault/errors';
-import { sensitive, vString } from '../shared/vault/fields';
+import { commaStringSlice, sensitive, vString } from '../shared/vault/fields';
 import { vaultEndpoint } from '../shared/vault/endpoint';
 import type { CallerAcl, PathDefinition, VaultResult } from '../shared/vault/types';
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
 /**
- * Vault's TypeCommaStringSlice as `paths` uses it: a list, or a comma-separated string, each element
- * trimmed. Empty elements are kept, so that `"a,,b"` meets Vault's "missing path" rather than being
+ * `paths` keeps empty elements, so that `"a,,b"` meets Vault's "missing path" rather than being
  * quietly shortened.
  */
-const vPathList = z.unknown().transform((value, ctx): string[] => {
-  if (value === null || value === undefined) return [];
-  const items: unknown[] | undefined = typeof value === 'string' ? (value.trim() === '' ? [] : value.split(',')) : Array.isArray(value) ? value : undefined;
-  if (items === undefined || !items.every((item) => typeof item === 'string' || typeof item === 'number')) {
-    ctx.addIssue({ code: 'custom', message: 'expected a list of strings or a comma-separated string' });
-    return z.NEVER;
-  }
-  return items.map((item) => String(item).trim());
-});
+const vPathList = commaStringSlice({ keepEmpty: true, badElement: 'expected a list of strings or a comma-separated string' });
 
 const pathFields = {
   paths: vPathList,

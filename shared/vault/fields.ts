@@ -156,24 +156,34 @@ export const vString = z.unknown().transform((value, ctx): string => {
   return z.NEVER;
 });
 
-/** comma-string-slice: a JSON array of strings or one comma-separated string; elements trimmed. */
-export const vStringSlice = z.unknown().transform((value, ctx): string[] => {
-  const items: unknown[] | undefined =
-    typeof value === 'string' ? (value.trim() === '' ? [] : value.split(',')) : Array.isArray(value) ? value : value === null ? [] : undefined;
-  if (items === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected a list of strings or a comma-separated string' });
-    return z.NEVER;
-  }
-  const out: string[] = [];
-  for (const item of items) {
-    if (typeof item === 'string' || typeof item === 'number') out.push(String(item).trim());
-    else {
-      ctx.addIssue({ code: 'custom', message: 'list elements must be strings' });
+/**
+ * Vault's TypeCommaStringSlice: a JSON array of strings (numbers as their text) or one
+ * comma-separated string; elements trimmed. Empty elements are dropped unless `keepEmpty` (a caller
+ * that must refuse them, not quietly shorten the list); `badElement` is the error for an element
+ * that is neither a string nor a number.
+ */
+export function commaStringSlice(options: { readonly keepEmpty: boolean; readonly badElement: string }) {
+  return z.unknown().transform((value, ctx): string[] => {
+    const items: unknown[] | undefined =
+      typeof value === 'string' ? (value.trim() === '' ? [] : value.split(',')) : Array.isArray(value) ? value : value === null ? [] : undefined;
+    if (items === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected a list of strings or a comma-separated string' });
       return z.NEVER;
     }
-  }
-  return out.filter((s) => s !== '');
-});
+    const out: string[] = [];
+    for (const item of items) {
+      if (typeof item === 'string' || typeof item === 'number') out.push(String(item).trim());
+      else {
+        ctx.addIssue({ code: 'custom', message: options.badElement });
+        return z.NEVER;
+      }
+    }
+    return options.keepEmpty ? out : out.filter((s) => s !== '');
+  });
+}
+
+/** comma-string-slice as Vault's fields use it: empty elements dropped. */
+export const vStringSlice = commaStringSlice({ keepEmpty: false, badElement: 'list elements must be strings' });
 
 /** Map of string to string (token metadata). */
 export const vStringMap = z.unknown().transform((value, ctx): Record<string, string> => {
