@@ -16,7 +16,7 @@
  * failure part-way leaves at worst a `pending` row for a key that does not exist; listings check
  * pending rows (rare) before showing them and remove dead ones, so nothing half-written is shown.
  */
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { decodeKey } from '../storage/keys';
 import { getEntityOrUndefined, isConflict, isNotFound } from '../storage/tables';
 import { listingChain, listingPartition, listingRow } from './paths';
@@ -115,7 +115,7 @@ export class Listing {
   private async folderHasRows(folderSegments: readonly string[]): Promise<boolean> {
     const client = await this.deps.table();
     const pages = client
-      .listEntities({ queryOptions: { filter: `PartitionKey eq '${escapeOData(listingPartition(this.uuid, folderSegments.join('/')))}'`, select: ['RowKey'] } })
+      .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${listingPartition(this.uuid, folderSegments.join('/'))}`, select: ['RowKey'] } })
       .byPage({ maxPageSize: 1 });
     for await (const page of pages) {
       if (page.length > 0) return true;
@@ -126,7 +126,7 @@ export class Listing {
   /** The folder's children as stored, one page of Table Storage at a time (unsorted). */
   async *pages(folderSegments: readonly string[]): AsyncGenerator<ListedChild[]> {
     const client = await this.deps.table();
-    const filter = `PartitionKey eq '${escapeOData(listingPartition(this.uuid, folderSegments.join('/')))}'`;
+    const filter = odata`PartitionKey eq ${listingPartition(this.uuid, folderSegments.join('/'))}`;
     for await (const page of client.listEntities<{ pending?: string }>({ queryOptions: { filter, select: ['RowKey', 'pending'] } }).byPage({ maxPageSize: 1000 })) {
       yield page.map((entity) => {
         const pendingSince = typeof entity.pending === 'string' ? Date.parse(entity.pending) : Number.NaN;
@@ -194,9 +194,4 @@ export class Listing {
 /** Go's sort.Strings order: byte-wise over UTF-8, which differs from JavaScript's UTF-16 order above U+FFFF. */
 export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-/** Single quotes doubled, as OData string literals need. */
-export function escapeOData(text: string): string {
-  return text.replace(/'/g, "''");
 }

@@ -15,7 +15,7 @@
  * and with `cas` fail as Vault does). Sealed values bind mount uuid, key and version (or
  * `custom_metadata`) as authenticated data, so a row moved anywhere else does not open.
  */
-import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Sealer } from '../crypto/keyring';
 import { decodeKey } from '../storage/keys';
@@ -28,7 +28,7 @@ import { badRequest, conflict } from '../vault/errors';
 import { casError, addVersion, deletionTime, effectiveMaxVersions, isDeletedAt, isKept, DELETE_VERSION_AFTER_DISABLED } from './lifecycle';
 import { parseCustomMetadata, validateCustomMetadata } from './input';
 import { isJsonObject, setOwn, type JsonObject } from '../vault/json';
-import { Listing, escapeOData } from './listing';
+import { Listing } from './listing';
 import { mergePatch } from './mergePatch';
 import {
   CONFIG_ROW,
@@ -355,7 +355,7 @@ export class KvEngine {
     const versions: Record<string, VersionInfo> = {};
     const rows: VersionRow[] = [];
     const query = client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey ge '${METADATA_ROW}'`, select: ROW_COLUMNS_WITHOUT_VALUE },
+      queryOptions: { filter: odata`PartitionKey eq ${pk} and RowKey ge ${METADATA_ROW}`, select: ROW_COLUMNS_WITHOUT_VALUE },
     });
     for await (const entity of query) {
       if (entity.rowKey === METADATA_ROW) stored = parse(metaSchema, entity, 'KV metadata');
@@ -658,7 +658,7 @@ export class KvEngine {
         const client = await this.options.table();
         const pk = keyPartition(mount.uuid, segments.join('/'));
         const rows = client.listEntities<{ tomb?: boolean }>({
-          queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and (RowKey eq '${METADATA_ROW}' or RowKey eq '${V1_ROW}')`, select: ['RowKey', 'tomb'] },
+          queryOptions: { filter: odata`PartitionKey eq ${pk} and (RowKey eq ${METADATA_ROW} or RowKey eq ${V1_ROW})`, select: ['RowKey', 'tomb'] },
         });
         for await (const row of rows) {
           if (row.rowKey === V1_ROW || row.tomb !== true) return true;
@@ -687,7 +687,7 @@ export class KvEngine {
     let stored: StoredMeta | undefined;
     let newest: Entity | undefined;
     const pages = client
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey ge '${METADATA_ROW}'`, select } })
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${pk} and RowKey ge ${METADATA_ROW}`, select } })
       .byPage({ maxPageSize: 2 });
     for await (const page of pages) {
       for (const entity of page) {
@@ -893,7 +893,7 @@ export class KvEngine {
   private async versionRows(client: TableClient, pk: string, meta: Meta): Promise<VersionRow[]> {
     const rows: VersionRow[] = [];
     const query = client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: `PartitionKey eq '${escapeOData(pk)}' and RowKey gt '${METADATA_ROW}'`, select: ['RowKey', ...VERSION_COLUMNS] },
+      queryOptions: { filter: odata`PartitionKey eq ${pk} and RowKey gt ${METADATA_ROW}`, select: ['RowKey', ...VERSION_COLUMNS] },
     });
     for await (const entity of query) {
       if (versionOfRow(entity.rowKey ?? '') === undefined) continue;

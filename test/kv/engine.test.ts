@@ -75,6 +75,20 @@ describe('data', () => {
     expect((await engine.probe(mount, 'app/none')).exists).toBe(false);
   });
 
+  it('keys with single quotes (OData string delimiters) are written, read, listed and deleted like any other', async () => {
+    const mount = newMount();
+    await engine.writeData(mount, "it's/o'clock", { data: { q: "'" } });
+    await engine.writeData(mount, "it's/o'clock", { data: { q: "''" } });
+    expect(await engine.readData(mount, "it's/o'clock")).toMatchObject({ kind: 'found', data: { data: { q: "''" }, metadata: { version: 2 } } });
+    expect((await engine.readMetadata(mount, "it's/o'clock"))?.current_version).toBe(2);
+    expect(await engine.listKeys(mount, '')).toEqual(["it's/"]);
+    expect(await engine.listKeys(mount, "it's")).toEqual(["o'clock"]);
+    await engine.deleteLatest(mount, "it's/o'clock");
+    expect(await engine.listKeys(mount, "it's", { excludeDeleted: true })).toEqual([]);
+    await engine.deleteMetadata(mount, "it's/o'clock");
+    expect(await engine.listKeys(mount, "it's")).toEqual([]);
+  });
+
   it('refuses data that is not an object', async () => {
     const mount = newMount();
     for (const data of [undefined, null, 'x', [1], 3]) {
