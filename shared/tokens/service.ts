@@ -1,5 +1,5 @@
 /**
- * The token service: issue, authenticate (every use), look up, renew, revoke and list tokens.
+ * The token service: issue, resolve and use (every request), look up, renew, revoke and list tokens.
  * Service tokens live in the token table (see store.ts); batch tokens carry their own record,
  * sealed under a server key (see batch.ts).
  */
@@ -140,18 +140,6 @@ export class TokenService {
 
   // ---- use -----------------------------------------------------------------------------------
 
-  /**
-   * Validates a token for one use: syntax, existence, expiry, its mount and every ancestor still
-   * live, bound CIDRs (every use), and the use count (an ETag-conditional decrement; the last use
-   * deletes the token). Throws Vault's 403 "invalid token" for anything dead or malformed, plain
-   * "permission denied" for a live token used from outside its CIDRs. The view says whether the
-   * token was limited-use *before* this use (a token on its last use is still limited-use).
-   */
-  async authenticate(token: string, remoteAddress: string | undefined): Promise<TokenView> {
-    const found = await this.resolve(token, remoteAddress);
-    return this.viewOf(await this.use(found), found.record.numUses > 0);
-  }
-
   /** The view of a token that handlers get; `resolvedFor(view)` finds its record again without I/O. */
   viewOf(found: ResolvedToken, limitedUse: boolean): TokenView {
     const { record } = found;
@@ -182,7 +170,11 @@ export class TokenService {
     return found;
   }
 
-  /** Consumes one use of a resolved token; the record returned is the one after this use. */
+  /**
+   * Consumes one use of a resolved token (an ETag-conditional decrement; the last use deletes the
+   * token); the record returned is the one after this use. 403 "invalid token" when the token was
+   * used up or revoked meanwhile.
+   */
   async use(found: ResolvedToken): Promise<ResolvedToken> {
     const used = await this.consumeUse(found);
     if (!used) throw invalidToken();
@@ -207,7 +199,7 @@ export class TokenService {
   }
 
   /**
-   * The record behind a view that `authenticate` returned; falls back to a fresh read (without
+   * The record behind a view that `viewOf` returned; falls back to a fresh read (without
    * consuming a use) if the view was copied on its way to the handler.
    */
   async resolvedFor(view: TokenView, token: string): Promise<ResolvedToken> {

@@ -7,9 +7,16 @@ import { createServerKeys } from '../../shared/tokens/serverKeys';
 import { TokenService } from '../../shared/tokens/service';
 import { createRootToken } from '../../shared/tokens/root';
 import { TABLES } from '../../shared/storage/tables';
+import type { TokenView } from '../../shared/vault/types';
 import { createTokenStore } from '../../shared/tokens/store';
 import { toEntity, type TokenRecord } from '../../shared/tokens/record';
 import { newService, startCore, TEST_AZURE_ACCESSOR, TEST_ENCRYPTION_KEY, TEST_TOKEN_ACCESSOR, type CoreFixture } from './core-support';
+
+/** One use of a token as the authorization decision makes it: resolve (liveness, CIDRs), then spend a use. */
+async function useToken(service: TokenService, token: string, remoteAddress: string | undefined): Promise<TokenView> {
+  const found = await service.resolve(token, remoteAddress);
+  return service.viewOf(await service.use(found), found.record.numUses > 0);
+}
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const randomBase62 = (length: number): string => Array.from({ length }, () => BASE62[Math.floor(Math.random() * 62)]).join('');
@@ -84,13 +91,13 @@ describe('issue and store', () => {
     // A second instance: same tables, its own key cache.
     const otherKeys = createServerKeys(() => core.table(fx.stateTable), TEST_ENCRYPTION_KEY);
     expect((await otherKeys.get('batch-token')).equals(await fx.keys.get('batch-token'))).toBe(true);
-    const view = await fx.service.authenticate(issued.token, '127.0.0.1');
+    const view = await useToken(fx.service, issued.token, '127.0.0.1');
     expect(view).toMatchObject({ type: 'batch', accessor: '', policies: ['default', 'web'], mount: 'azure', principalId: 'oid-1' });
     const rows = [];
     for await (const e of (await core.table(fx.tokensTable)).listEntities()) rows.push(e);
     expect(rows).toHaveLength(0);
     fx.clock.now += 601_000;
-    await expect(fx.service.authenticate(issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
+    await expect(useToken(fx.service, issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
   });
 });
 
@@ -119,7 +126,7 @@ describe('server keys', () => {
       roles: { read: async () => undefined },
       mounts: { liveTokenMount: async () => true },
     });
-    await expect(keyless.authenticate(issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
+    await expect(useToken(keyless, issued.token, '127.0.0.1')).rejects.toThrow('invalid token');
     await expect(keyless.issueToken({ ...login, type: 'batch' })).rejects.toThrow('AZAUTH_ENCRYPTION_KEY is not set');
   });
 });
@@ -128,7 +135,7 @@ describe('use counting', () => {
   it('exactly N of 50 racing uses succeed; the last use deletes the token', async () => {
     const fx = newService(core);
     const issued = await fx.service.issueToken({ ...login, numUses: 5 });
-    const results = await Promise.allSettled(Array.from({ length: 50 }, () => fx.service.authenticate(issued.token, '127.0.0.1')));
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => useToken(fx.service, issued.token, '127.0.0.1')));
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(5);
@@ -139,9 +146,9 @@ describe('use counting', () => {
   it('bound CIDRs are checked on every use, before a use is consumed', async () => {
     const fx = newService(core);
     const issued = await fx.service.issueToken({ ...login, numUses: 2, boundCidrs: ['10.0.0.0/8'] });
-    await expect(fx.service.authenticate(issued.token, '192.168.1.1')).rejects.toThrow(/^permission denied$/);
-    await expect(fx.service.authenticate(issued.token, undefined)).rejects.toThrow(/^permission denied$/);
-    await fx.service.authenticate(issued.token, '10.9.9.9');
+    await expect(useToken(fx.service, issued.token, '192.168.1.1')).rejects.toThrow(/^permission denied$/);
+    await expect(useToken(fx.service, issued.token, undefined)).rejects.toThrow(/^permission denied$/);
+    await useToken(fx.service, issued.token, '10.9.9.9');
     expect((await fx.service.find(issued.token))?.record.numUses).toBe(1);
   });
 });
@@ -265,8 +272,8 @@ describe('token tree', () => {
     await fx.service.revokeOrphan(target!);
     expect((await fx.store.getByAccessor(below.auth.accessor))?.record.ancestors).toEqual([]);
     expect((await fx.store.getByAccessor(deepest.auth.accessor))?.record.ancestors).toEqual([below.auth.accessor]);
-    await expect(fx.service.authenticate(deepest.token, undefined)).resolves.toBeDefined();
-    await expect(fx.service.authenticate(middle.token, undefined)).rejects.toThrow('invalid token');
+    await expect(useToken(fx.service, deepest.token, undefined)).resolves.toBeDefined();
+    await expect(useToken(fx.service, middle.token, undefined)).rejects.toThrow('invalid token');
   });
 });
 
@@ -338,7 +345,7 @@ describe('revoking a tree of 10,000 tokens', () => {
     const cut = await fx.service.revoke(target!, 0);
     expect(cut.complete).toBe(false);
     // Already now, no descendant can be used, whatever the walk has reached.
-    for (const issued of [...realChildren, ...realGrandchildren]) await expect(fx.service.authenticate(issued.token, undefined)).rejects.toThrow('invalid token');
+    for (const issued of [...realChildren, ...realGrandchildren]) await expect(useToken(fx.service, issued.token, undefined)).rejects.toThrow('invalid token');
 
     // Repeating the revoke (twice at once, as two instances would) finishes the walk.
     const started = performance.now();
@@ -359,7 +366,7 @@ describe('revoking a tree of 10,000 tokens', () => {
       ),
     );
     fx.clock.now += 120_000;
-    await expect(fx.service.authenticate(kids[0]!.token, undefined)).rejects.toThrow('invalid token');
+    await expect(useToken(fx.service, kids[0]!.token, undefined)).rejects.toThrow('invalid token');
     const report = await fx.service.tidy({ budgetMs: 20_000 });
     expect(report).toMatchObject({ deleted: 1, treeTokensRevoked: 5, complete: true });
     for (const kid of kids) expect(await fx.store.getByAccessor(kid.auth.accessor)).toBeUndefined();
