@@ -19,6 +19,8 @@ export interface DevModeContext {
   readonly demoSubscriptionId: string;
   readonly demoResource: string;
   readonly demoRole: string;
+  /** The secret the demo policy lets the role read (`secret/data/app/db`). */
+  readonly demoSecretPath: string;
   /** The settings the local host runs with. */
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
 }

@@ -31,10 +31,9 @@ export const demoLogin: DevModeExtension = async (ctx: DevModeContext) => {
   })
     .replace(/"/g, '\\"')
     .replace('__JWT__', '$JWT');
-  const login =
-    `${DEMO_LOGIN_PREFIX} "${tokenUrl}" | sed -E 's/.*"access_token":"([^"]+)".*/\\1/'); ` +
-    `curl -s -X PUT -d "${body}" "$VAULT_ADDR/v1/auth/azure/login"`;
-  const keepToken = `VM_TOKEN=$(${login.slice(login.indexOf('curl -s -X PUT'))} | sed -E 's/.*"client_token":"([^"]+)".*/\\1/')`;
+  const loginCall = `curl -s -X PUT -d "${body}" "$VAULT_ADDR/v1/auth/azure/login"`;
+  const login = `${DEMO_LOGIN_PREFIX} "${tokenUrl}" | sed -E 's/.*"access_token":"([^"]+)".*/\\1/'); ${loginCall}`;
+  const keepToken = `VM_TOKEN=$(${loginCall} | sed -E 's/.*"client_token":"([^"]+)".*/\\1/')`;
   return [
     `Demo workloads in subscription ${ctx.demoSubscriptionId}, resource group ${DEMO_RESOURCE_GROUP}:`,
     `  VM ${DEMO_VM} (system-assigned identity ${vm.principalId ?? ''}), its IMDS at ${imds}`,
@@ -51,7 +50,7 @@ export const demoLogin: DevModeExtension = async (ctx: DevModeContext) => {
     '',
     '5. The VM reads its secret:',
     '',
-    '    curl -s -H "X-Vault-Token: $VM_TOKEN" "$VAULT_ADDR/v1/secret/data/app/db"',
+    `    curl -s -H "X-Vault-Token: $VM_TOKEN" "$VAULT_ADDR/v1/${ctx.demoSecretPath}"`,
     '',
     '6. and nothing else: the neighbouring path is denied (403 permission denied).',
     '',

@@ -150,6 +150,7 @@ async function main(): Promise<void> {
       demoSubscriptionId: DEMO_SUBSCRIPTION_ID,
       demoResource: DEMO_RESOURCE,
       demoRole: DEMO_ROLE,
+      demoSecretPath: DEMO_SECRET_PATH,
       hostEnv,
     };
     const lines = instructions(ctx, emulator);
